@@ -1,0 +1,106 @@
+// Package scan runs Vigil's image pipeline for the commands: acquire the
+// image, walk its layers exactly once, and build the inventory. Later stages
+// (matching, triage, hygiene) plug in here so that every one of them reads
+// the image through the same single walk.
+package scan
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/vigilsec/vigil/image"
+	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/apk"
+	"github.com/vigilsec/vigil/inventory/dpkg"
+	"github.com/vigilsec/vigil/inventory/gobinary"
+	"github.com/vigilsec/vigil/inventory/java"
+	"github.com/vigilsec/vigil/inventory/npm"
+	"github.com/vigilsec/vigil/inventory/osrelease"
+	"github.com/vigilsec/vigil/inventory/python"
+	"github.com/vigilsec/vigil/inventory/rpm"
+	"github.com/vigilsec/vigil/layers"
+)
+
+// Catalogers returns the default catalogers, one per ecosystem.
+func Catalogers() []inventory.Cataloger {
+	return []inventory.Cataloger{
+		dpkg.New(), apk.New(), rpm.New(),
+		gobinary.New(), python.New(), npm.New(), java.New(),
+	}
+}
+
+// Options configure one run of the pipeline.
+type Options struct {
+	Image image.Options
+	// Layers configures the walk: limits, temp dir, progress and warnings.
+	// Want is set by the pipeline.
+	Layers layers.Options
+	// Catalogers to run; nil means Catalogers().
+	Catalogers []inventory.Cataloger
+}
+
+// Result is what a run found. Close it to release the walk's temporary files.
+type Result struct {
+	Source    *image.Source
+	Inventory *inventory.Inventory
+	// FS is the final filesystem view, for later stages.
+	FS layers.FS
+}
+
+// Close releases the walk's and the source's temporary storage.
+func (r *Result) Close() error {
+	var err error
+	if r.FS != nil {
+		err = r.FS.Close()
+	}
+	if r.Source != nil {
+		if e := r.Source.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Run acquires ref, walks it and builds its inventory.
+func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
+	cats := opts.Catalogers
+	if cats == nil {
+		cats = Catalogers()
+	}
+	src, err := image.Open(ctx, ref, opts.Image)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Source: src}
+
+	wants := inventory.NewWants(cats)
+	lopts := opts.Layers
+	lopts.Want = func(name string, mode fs.FileMode, size int64, head []byte) bool {
+		// Evaluate every consumer: Wants records what each cataloger asked for.
+		keep := wants.Want(name, mode, size, head)
+		return osrelease.Wants(name) || keep
+	}
+	if src.Dir != "" {
+		res.FS, err = layers.FromDir(src.Dir, lopts)
+	} else {
+		res.FS, err = layers.Walk(ctx, src.Layers, lopts)
+	}
+	if err != nil {
+		res.Close()
+		return nil, fmt.Errorf("walk %s: %w", ref, err)
+	}
+
+	distro, err := osrelease.Detect(res.FS)
+	if err != nil && lopts.Warn != nil {
+		lopts.Warn(fmt.Errorf("detect OS: %w", err))
+	}
+	inv, err := inventory.Catalog(ctx, res.FS, inventory.Environment{Distro: distro}, cats, wants)
+	if err != nil {
+		res.Close()
+		return nil, err
+	}
+	inv.Source = src.Info
+	res.Inventory = inv
+	return res, nil
+}
