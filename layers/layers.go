@@ -11,6 +11,7 @@ package layers
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"time"
@@ -73,6 +74,17 @@ func (o Op) String() string {
 
 // MarshalText makes Op readable in JSON output.
 func (o Op) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote, so reports decode back.
+func (o *Op) UnmarshalText(b []byte) error {
+	for _, op := range []Op{Added, Modified, Deleted} {
+		if string(b) == op.String() {
+			*o = op
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown layer op %q", b)
+}
 
 // Change is one step in a path's history.
 type Change struct {

@@ -1,0 +1,269 @@
+// Package reporttest gives the report format tests one realistic document,
+// golden-file comparison and offline JSON schema validation.
+package reporttest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/vigilsec/vigil/image"
+	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/layers"
+	"github.com/vigilsec/vigil/report/internal/document"
+)
+
+// Created is the fixed creation time of Document, so that golden files do
+// not change from run to run.
+var Created = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// The layers of the fixture image: a Debian bookworm base and one
+// application layer. The digests are the shape real ones have.
+var (
+	BaseLayer = layers.Info{
+		Index:     0,
+		Digest:    "sha256:2d429b9e73a6cf90a5bb85105c8118b30a1b2deedeae3ea9587055ffcb80eb45",
+		DiffID:    "sha256:8d853c8add5d1e7b0aafc4b68a3d9fb8e7a0da27970c2acf831fe63be4a0cd2c",
+		MediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+		Size:      29126484,
+		CreatedBy: "# debian.sh --arch 'amd64' out/ 'bookworm' '@1733097600'",
+		Created:   time.Date(2024, 12, 2, 0, 0, 0, 0, time.UTC),
+		Base:      true,
+	}
+	AppLayer = layers.Info{
+		Index:     1,
+		Digest:    "sha256:5c5fb1a7d1e0a8c6f1d2b3c4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718",
+		DiffID:    "sha256:f3c9a0d4b8e27e51c6a4d9b0e7f21c3d5a6b8e9f0a1c2d3e4f5a6b7c8d9e0f1a",
+		MediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+		Size:      18342211,
+		CreatedBy: "COPY /out/ / # buildkit",
+		Created:   time.Date(2026, 3, 13, 17, 4, 11, 0, time.UTC),
+	}
+)
+
+// Document returns a document over a realistic inventory: a Debian 12 image
+// with dpkg packages (and their source packages), a Go binary with its
+// modules and standard library, a Python, an npm scoped and a Maven package.
+// Licenses mix SPDX ids, a compound expression and free text, as package
+// metadata does. Each call returns a new document the caller may change.
+func Document() *document.Document {
+	base, app := BaseLayer, AppLayer
+	deb := func(name, version, arch, srcName, srcVersion string, licenses ...string) inventory.Component {
+		purl := "pkg:deb/debian/" + name + "@" + escapeVersion(version) + "?arch=" + arch + "&distro=debian-12"
+		if srcName != name {
+			purl += "&upstream=" + srcName
+		}
+		c := inventory.Component{
+			Type: "deb", Namespace: "debian", Name: name, Version: version, Arch: arch,
+			PURL: purl, Licenses: licenses,
+			Locations: []string{"/var/lib/dpkg/status"},
+			Cataloger: "dpkg", Layer: &base,
+			History:  []inventory.LayerEvent{{Layer: 0, Op: layers.Added, Version: version}},
+			Metadata: map[string]string{"dpkg.status": "install ok installed"},
+		}
+		if srcName != "" {
+			c.Source = &inventory.SourcePackage{Name: srcName, Version: srcVersion}
+		}
+		return c
+	}
+	// As the go-binary cataloger reports modules: the purl's namespace and
+	// name, every component carrying the binary's path.
+	gomod := func(ns, name, version, purl string, meta map[string]string) inventory.Component {
+		m := map[string]string{"go.binary": "/usr/local/bin/payments", "go.toolchain": "go1.23.4"}
+		for k, v := range meta {
+			m[k] = v
+		}
+		return inventory.Component{
+			Type: "golang", Namespace: ns, Name: name, Version: version, PURL: purl,
+			Locations: []string{"/usr/local/bin/payments"}, Cataloger: "go-binary", Layer: &app,
+			History:  []inventory.LayerEvent{{Layer: 1, Op: layers.Added, Version: version}},
+			Metadata: m,
+		}
+	}
+	comps := []inventory.Component{
+		deb("ca-certificates", "20230311", "all", "ca-certificates", "20230311", "GPL-2.0-or-later", "MPL-2.0"),
+		deb("libc6", "2.36-9+deb12u9", "amd64", "glibc", "2.36-9+deb12u9", "LGPL-2.1-or-later", "GPL-2.0-or-later"),
+		deb("libssl3", "3.0.15-1~deb12u1", "amd64", "openssl", "3.0.15-1~deb12u1", "Apache-2.0"),
+		deb("tzdata", "2024b-0+deb12u1", "all", "tzdata", "2024b-0+deb12u1", "public-domain"),
+		deb("zlib1g", "1:1.2.13.dfsg-1", "amd64", "zlib", "1:1.2.13.dfsg-1", "Zlib"),
+		gomod("github.com/acme", "payments", "v1.4.2", "pkg:golang/github.com/acme/payments@v1.4.2", map[string]string{"go.main": "true"}),
+		gomod("github.com/google", "uuid", "v1.6.0", "pkg:golang/github.com/google/uuid@v1.6.0", map[string]string{"go.sum": "h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0="}),
+		gomod("golang.org/x", "net", "v0.33.0", "pkg:golang/golang.org/x/net@v0.33.0", nil),
+		gomod("", "stdlib", "go1.23.4", "pkg:golang/stdlib@go1.23.4", nil),
+		{
+			Type: "maven", Namespace: "org.apache.logging.log4j", Name: "log4j-core", Version: "2.17.1",
+			PURL:      "pkg:maven/org.apache.logging.log4j/log4j-core@2.17.1",
+			Licenses:  []string{"Apache License, Version 2.0"},
+			Locations: []string{"/opt/payments/lib/log4j-core-2.17.1.jar"}, Cataloger: "java-archive", Layer: &app,
+			Metadata: map[string]string{"maven.groupId": "org.apache.logging.log4j"},
+		},
+		{
+			Type: "npm", Namespace: "@babel", Name: "core", Version: "7.23.7",
+			PURL:      "pkg:npm/%40babel/core@7.23.7",
+			Licenses:  []string{"MIT"},
+			Locations: []string{"/opt/payments/ui/node_modules/@babel/core/package.json"}, Cataloger: "npm", Layer: &app,
+		},
+		{
+			Type: "pypi", Name: "cryptography", Version: "41.0.7",
+			PURL:      "pkg:pypi/cryptography@41.0.7",
+			Licenses:  []string{"Apache-2.0 OR BSD-3-Clause"},
+			Locations: []string{"/usr/lib/python3/dist-packages/cryptography-41.0.7.dist-info/METADATA"}, Cataloger: "python", Layer: &app,
+		},
+	}
+	for i := range comps {
+		comps[i].Ref = ref(&comps[i])
+	}
+	return &document.Document{
+		Inventory: &inventory.Inventory{
+			Source: image.Info{
+				Ref:    "ghcr.io/acme/payments:1.4.2",
+				Scheme: "registry",
+				Name:   "ghcr.io/acme/payments:1.4.2",
+				Digest: "sha256:9a8c0e4bb1b3f6c8d2e7f10a4c5b6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c",
+				Config: "sha256:1f2e3d4c5b6a79880716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a",
+				OS:     "linux",
+				Arch:   "amd64",
+			},
+			Distro: &inventory.Distro{
+				ID: "debian", VersionID: "12", Codename: "bookworm",
+				PrettyName: "Debian GNU/Linux 12 (bookworm)",
+			},
+			Layers:     []layers.Info{base, app},
+			Components: comps,
+			Warnings:   []string{"cataloger python (layer 1): read /usr/lib/python3/dist-packages/broken.dist-info/METADATA: unexpected EOF"},
+		},
+		Tool:    document.ToolInfo{Name: "vigil", Version: "0.1.0"},
+		Created: Created,
+	}
+}
+
+// ref mimics the inventory's references: stable, unique, opaque.
+func ref(c *inventory.Component) string {
+	sum := sha256.Sum256([]byte(c.Type + "\x00" + c.Namespace + "\x00" + c.Name + "\x00" + c.Version))
+	return "pkg-" + hex.EncodeToString(sum[:8])
+}
+
+// escapeVersion percent-encodes what package URLs must in a Debian version.
+func escapeVersion(v string) string {
+	var b bytes.Buffer
+	for _, r := range v {
+		switch r {
+		case '+':
+			b.WriteString("%2B")
+		case ':':
+			b.WriteString("%3A")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Golden compares got with the file at path, or rewrites the file when
+// update is set.
+func Golden(t *testing.T, path string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test with -update to accept it):\n%s", path, got)
+	}
+}
+
+// Schema compiles the JSON schema in file main, resolving references to the
+// other files by their $id, from disk only: tests must not need the network.
+func Schema(t testing.TB, main string, others ...string) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	var mainID string
+	for i, file := range append([]string{main}, others...) {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("parse %s: %v", file, err)
+		}
+		id, _ := doc.(map[string]any)["$id"].(string)
+		if id == "" {
+			t.Fatalf("%s has no $id", file)
+		}
+		if err := c.AddResource(id, doc); err != nil {
+			t.Fatalf("add %s: %v", file, err)
+		}
+		if i == 0 {
+			mainID = id
+		}
+	}
+	sch, err := c.Compile(mainID)
+	if err != nil {
+		t.Fatalf("compile %s: %v", main, err)
+	}
+	return sch
+}
+
+// Validate checks a JSON document against sch.
+func Validate(t testing.TB, sch *jsonschema.Schema, data []byte) {
+	t.Helper()
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("output does not match the schema: %v", err)
+	}
+}
+
+// Mutation is one way of breaking a valid JSON document.
+type Mutation struct {
+	Name   string
+	Mutate func(doc map[string]any)
+}
+
+// SchemaRejects checks that sch rejects valid, a document sch accepts, once
+// each mutation is applied to it: proof that validation can fail.
+func SchemaRejects(t *testing.T, sch *jsonschema.Schema, valid []byte, mutations []Mutation) {
+	t.Helper()
+	for _, m := range mutations {
+		t.Run(m.Name, func(t *testing.T) {
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(valid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Mutate(inst.(map[string]any))
+			if err := sch.Validate(inst); err == nil {
+				t.Error("the schema accepts it")
+			}
+		})
+	}
+}
+
+// Ref returns the ref of the first component of inv whose full name is name.
+func Ref(inv *inventory.Inventory, name string) string {
+	for i := range inv.Components {
+		if c := &inv.Components[i]; document.FullName(c) == name {
+			return c.Ref
+		}
+	}
+	return ""
+}
