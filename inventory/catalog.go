@@ -86,7 +86,7 @@ func Catalog(ctx context.Context, fsys layers.FS, env Environment, cats []Catalo
 // where its inputs changed, and derives each component's history.
 func catalogOne(ctx context.Context, fsys layers.FS, env Environment, c Cataloger, paths map[string]struct{}) (final, removed []Component, warns []string, err error) {
 	top := fsys.Top()
-	run := func(view layers.FS) []Component {
+	catalog := func(view layers.FS) []Component {
 		comps, err := c.Catalog(ctx, view, env)
 		if err != nil {
 			warns = append(warns, fmt.Sprintf("cataloger %s (layer %d): %v", c.Name(), view.Top(), err))
@@ -106,11 +106,16 @@ func catalogOne(ctx context.Context, fsys layers.FS, env Environment, c Cataloge
 	slices.Sort(steps)
 	steps = slices.Compact(steps)
 
+	// A run is one stretch of layers in which a component kept one version.
+	type run struct {
+		comp  Component
+		since int
+	}
 	type state struct {
-		comp    Component
+		cur     run
 		present bool
 		events  []LayerEvent
-		runs    []Component // earlier versions, for Removed
+		ended   []run // earlier runs, reported as Removed
 	}
 	states := map[string]*state{}
 	var order []string
@@ -131,17 +136,21 @@ func catalogOne(ctx context.Context, fsys layers.FS, env Environment, c Cataloge
 			switch {
 			case !st.present:
 				st.events = append(st.events, LayerEvent{Layer: layer, Op: layers.Added, Version: comp.Version})
-			case st.comp.Version != comp.Version:
-				st.runs = append(st.runs, st.comp)
+				st.cur = run{comp, layer}
+			case st.cur.comp.Version != comp.Version:
+				st.ended = append(st.ended, st.cur)
 				st.events = append(st.events, LayerEvent{Layer: layer, Op: layers.Modified, Version: comp.Version})
+				st.cur = run{comp, layer}
+			default:
+				st.cur.comp = comp // same version: keep the newest metadata
 			}
-			st.comp, st.present = comp, true
+			st.present = true
 		}
 		for _, k := range order {
 			st := states[k]
 			if st.present && !seen[k] {
-				st.runs = append(st.runs, st.comp)
-				st.events = append(st.events, LayerEvent{Layer: layer, Op: layers.Deleted, Version: st.comp.Version})
+				st.ended = append(st.ended, st.cur)
+				st.events = append(st.events, LayerEvent{Layer: layer, Op: layers.Deleted, Version: st.cur.comp.Version})
 				st.present = false
 			}
 		}
@@ -151,47 +160,33 @@ func catalogOne(ctx context.Context, fsys layers.FS, env Environment, c Cataloge
 		if err := ctx.Err(); err != nil {
 			return nil, nil, nil, err
 		}
-		apply(l, run(fsys.At(l)))
+		apply(l, catalog(fsys.At(l)))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, nil, err
 	}
-	apply(top, run(fsys))
+	apply(top, catalog(fsys))
 
 	infos := fsys.Layers()
-	layerInfo := func(i int) *layers.Info {
-		if i < 0 || i >= len(infos) {
-			return nil
+	attribute := func(r run, events []LayerEvent) Component {
+		c := r.comp
+		c.History = events
+		if r.since >= 0 && r.since < len(infos) {
+			li := infos[r.since]
+			c.Layer = &li
 		}
-		li := infos[i]
-		return &li
+		return c
 	}
 	for _, k := range order {
 		st := states[k]
-		for _, r := range st.runs {
-			r.History = st.events
-			r.Layer = layerInfo(introducedBy(st.events, r.Version))
-			removed = append(removed, r)
+		for _, r := range st.ended {
+			removed = append(removed, attribute(r, st.events))
 		}
 		if st.present {
-			comp := st.comp
-			comp.History = st.events
-			comp.Layer = layerInfo(introducedBy(st.events, comp.Version))
-			final = append(final, comp)
+			final = append(final, attribute(st.cur, st.events))
 		}
 	}
 	return final, removed, warns, nil
-}
-
-// introducedBy returns the layer of the last event that brought version in.
-func introducedBy(events []LayerEvent, version string) int {
-	layer := -1
-	for _, e := range events {
-		if e.Op != layers.Deleted && e.Version == version {
-			layer = e.Layer
-		}
-	}
-	return layer
 }
 
 // key identifies "the same package" across layer views: a version change
