@@ -20,6 +20,11 @@ type Info struct {
 	Config string `json:"config,omitempty"` // config digest (the image ID)
 	OS     string `json:"os,omitempty"`
 	Arch   string `json:"arch,omitempty"`
+	// BaseName and BaseDigest name the image this one was built on, from
+	// the org.opencontainers.image.base.name / .digest manifest
+	// annotations or, failing those, config labels.
+	BaseName   string `json:"baseName,omitempty"`
+	BaseDigest string `json:"baseDigest,omitempty"`
 }
 
 // Source is an opened image.

@@ -25,8 +25,8 @@ import (
 // Catalogers returns the default catalogers, one per ecosystem.
 func Catalogers() []inventory.Cataloger {
 	return []inventory.Cataloger{
-		dpkg.New(), apk.New(), rpm.New(),
-		gobinary.New(), python.New(), npm.New(), java.New(),
+		dpkg.Cataloger{}, apk.Cataloger{}, rpm.Cataloger{},
+		gobinary.Cataloger{}, python.Cataloger{}, npm.Cataloger{}, java.Cataloger{},
 	}
 }
 

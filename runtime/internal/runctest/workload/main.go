@@ -1,0 +1,140 @@
+// Command workload is the process that runs inside Vigil's test containers.
+// It behaves like a small service so that a profile has something in every
+// section, and it has modes that act like an attacker or probe a syscall.
+//
+//	workload serve            listen on :8080, and every 100ms write
+//	                          /data/state, connect to 127.0.0.1:8080 and run
+//	                          /bin/date
+//	workload probe SYSCALL    make one syscall; exit 0 if it worked, 3 on EPERM
+//	workload exec PATH        execve PATH; exit 3 on EPERM
+//	workload connect ADDR     connect to ADDR over TCP; exit 3 on EPERM
+//	workload flood N          open /data/flood for writing N times
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: workload serve|probe|exec|connect|flood ...")
+	}
+	switch os.Args[1] {
+	case "serve":
+		serve()
+	case "probe":
+		probe(arg(2))
+	case "exec":
+		report(syscall.Exec(arg(2), []string{arg(2)}, nil))
+	case "connect":
+		c, err := net.DialTimeout("tcp", arg(2), 2*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		report(err)
+	case "flood":
+		n, _ := strconv.Atoi(arg(2))
+		for i := 0; i < n; i++ {
+			fd, err := syscall.Open("/data/flood", syscall.O_WRONLY|syscall.O_CREAT, 0o644)
+			if err == nil {
+				syscall.Close(fd)
+			}
+		}
+	default:
+		fail("unknown mode " + os.Args[1])
+	}
+}
+
+func arg(i int) string {
+	if len(os.Args) <= i {
+		fail("missing argument")
+	}
+	return os.Args[i]
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, msg)
+	os.Exit(2)
+}
+
+// report exits 0 on success, 3 when the kernel said EPERM (seccomp, fanotify
+// or a cgroup program denied it), 1 otherwise.
+func report(err error) {
+	if err == nil {
+		fmt.Println("ok")
+		os.Exit(0)
+	}
+	fmt.Println("error:", err)
+	if errors.Is(err, syscall.EPERM) {
+		os.Exit(3)
+	}
+	os.Exit(1)
+}
+
+func probe(name string) {
+	var err error
+	switch name {
+	case "uname":
+		var u syscall.Utsname
+		err = syscall.Uname(&u)
+	case "sysinfo":
+		var si syscall.Sysinfo_t
+		err = syscall.Sysinfo(&si)
+	case "getpriority":
+		_, _, e := syscall.Syscall(syscall.SYS_GETPRIORITY, 0, 0, 0)
+		if e != 0 {
+			err = e
+		}
+	case "times":
+		var t syscall.Tms
+		_, err = syscall.Times(&t)
+	default:
+		fail("unknown syscall " + name)
+	}
+	report(err)
+}
+
+func serve() {
+	ln := listen()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if err := os.MkdirAll("/data", 0o755); err != nil {
+		fail(err.Error())
+	}
+	for i := 0; ; i++ {
+		os.WriteFile("/data/state", []byte(strconv.Itoa(i)), 0o644)
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:8080", time.Second); err == nil {
+			c.Close()
+		}
+		exec.Command("/bin/date").Run()
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// listen retries because the test brings loopback up just after start.
+func listen() net.Listener {
+	for i := 0; ; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:8080")
+		if err == nil {
+			return ln
+		}
+		if i > 100 {
+			fail(err.Error())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
