@@ -40,7 +40,7 @@ func DefaultLimits() Limits {
 		MaxLayerBytes:   16 << 30,
 		MaxTotalBytes:   64 << 30,
 		MaxRatio:        200,
-		MaxEntries:      10_000_000,
+		MaxEntries:      4_000_000,
 		MaxFileCapture:  1 << 30,
 		MaxCaptureBytes: 8 << 30,
 		MaxMemoryFile:   1 << 20,
