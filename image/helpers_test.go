@@ -7,13 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
@@ -75,67 +74,72 @@ func sha(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-// readBlob does what the layer walk does with a Blob: it reads the bytes
-// Open returns, checks them against Digest, decompresses them by magic
-// number, checks the tar against DiffID and returns its files.
+// readBlob returns the files of a layer, checked as walkBlob checks them.
 func readBlob(t testing.TB, b layers.Blob) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	walkBlob(t, b, func(h *tar.Header, r io.Reader) {
+		body, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[h.Name] = string(body)
+	})
+	return files
+}
+
+// walkBlob does what the layer walk does with a Blob, streaming: it reads
+// the bytes Open returns, checks them against Digest, decompresses them by
+// magic number, checks the tar against DiffID, and shows fn every entry.
+func walkBlob(t testing.TB, b layers.Blob, fn func(*tar.Header, io.Reader)) {
 	t.Helper()
 	rc, err := b.Open()
 	if err != nil {
 		t.Fatalf("layer %d: %v", b.Info.Index, err)
 	}
-	stored, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatalf("layer %d: %v", b.Info.Index, err)
+	defer rc.Close()
+	storedHash, tarHash := sha256.New(), sha256.New()
+	br := bufio.NewReader(io.TeeReader(rc, storedHash))
+	magic, _ := br.Peek(4)
+	var r io.Reader = br
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		if r, err = gzip.NewReader(br); err != nil {
+			t.Fatal(err)
+		}
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zr.Close()
+		r = zr
 	}
-	if got := sha(stored); got != b.Info.Digest {
-		t.Errorf("layer %d: Open returned bytes with digest %s, Info.Digest is %s", b.Info.Index, got, b.Info.Digest)
-	}
-	tarBytes := decompress(t, stored)
-	if got := sha(tarBytes); got != b.Info.DiffID {
-		t.Errorf("layer %d: uncompressed digest %s, Info.DiffID is %s", b.Info.Index, got, b.Info.DiffID)
-	}
-	files := map[string]string{}
-	tr := tar.NewReader(bytes.NewReader(tarBytes))
+	tr := tar.NewReader(io.TeeReader(r, tarHash))
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return files
+			break
 		}
 		if err != nil {
 			t.Fatalf("layer %d: %v", b.Info.Index, err)
 		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[h.Name] = string(body)
+		fn(h, tr)
+	}
+	// Drain the padding after the tar's end and the compressed stream's
+	// trailer so that both digests cover every byte.
+	if _, err := io.Copy(io.Discard, io.TeeReader(r, tarHash)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Fatal(err)
+	}
+	if got := hexSum(storedHash); got != b.Info.Digest {
+		t.Errorf("layer %d: Open returned bytes with digest %s, Info.Digest is %s", b.Info.Index, got, b.Info.Digest)
+	}
+	if got := hexSum(tarHash); got != b.Info.DiffID {
+		t.Errorf("layer %d: uncompressed digest %s, Info.DiffID is %s", b.Info.Index, got, b.Info.DiffID)
 	}
 }
 
-func decompress(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var r io.Reader
-	var err error
-	switch {
-	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}):
-		r, err = gzip.NewReader(bytes.NewReader(b))
-	case bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		r, err = zstd.NewReader(bytes.NewReader(b))
-	default:
-		return b
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(bufio.NewReader(r))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func writeMulti(p string, tags map[name.Tag]v1.Image) error {
-	return tarball.MultiWriteToFile(p, tags)
-}
+func hexSum(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/vigilsec/vigil/internal/testimage"
@@ -148,9 +149,13 @@ func TestDockerArchiveTags(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "two.tar")
 	tags := map[name.Tag]v1.Image{}
 	for tag, img := range map[string]v1.Image{"vigil.test/a:1": amd, "vigil.test/b:2": arm} {
-		tags[name.MustParseReference(tag).(name.Tag)] = img
+		tt, err := name.NewTag(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags[tt] = img
 	}
-	if err := writeMulti(p, tags); err != nil {
+	if err := tarball.MultiWriteToFile(p, tags); err != nil {
 		t.Fatal(err)
 	}
 	armCfg, _ := arm.ConfigName()
@@ -162,7 +167,7 @@ func TestDockerArchiveTags(t *testing.T) {
 		t.Errorf("tag b:2 opened config %s arch %s, want %s arm64", s.Info.Config, s.Info.Arch, armCfg)
 	}
 	for ref, want := range map[string]string{
-		p:                                "archive holds 2 images; name one as docker-archive:PATH:TAG (tags: vigil.test/a:1, vigil.test/b:2)",
+		p:                              "archive holds 2 images; name one as docker-archive:PATH:TAG (tags: vigil.test/a:1, vigil.test/b:2)",
 		"docker-archive:" + p + ":c:3": "no image tagged c:3; tags: vigil.test/a:1, vigil.test/b:2",
 	} {
 		if _, err := Open(context.Background(), ref, Options{}); err == nil || !strings.Contains(err.Error(), want) {

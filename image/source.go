@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -79,9 +80,9 @@ func (im image) source(name string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", m.Config.Digest, err)
 	}
-	got, _, err := v1.SHA256(bytes.NewReader(raw))
+	got, err := digestOf(m.Config.Digest, raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 	}
 	if got != m.Config.Digest {
 		return nil, fmt.Errorf("manifest %s names config %s but the config has digest %s", im.digest, m.Config.Digest, got)
@@ -276,12 +277,25 @@ func verifyManifest(want v1.Hash, raw []byte) error {
 	if len(raw) > maxManifest {
 		return fmt.Errorf("manifest %s is %d bytes, over the %d limit", want, len(raw), maxManifest)
 	}
-	got, _, err := v1.SHA256(bytes.NewReader(raw))
-	if err != nil {
-		return err
+	if want == (v1.Hash{}) {
+		return nil
 	}
-	if want != (v1.Hash{}) && got != want {
+	got, err := digestOf(want, raw)
+	if err != nil {
+		return fmt.Errorf("manifest %s: %w", want, err)
+	}
+	if got != want {
 		return fmt.Errorf("manifest %s: content has digest %s", want, got)
 	}
 	return nil
+}
+
+// digestOf digests b with the algorithm of want (sha256 or sha512).
+func digestOf(want v1.Hash, b []byte) (v1.Hash, error) {
+	h, err := v1.Hasher(want.Algorithm)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h.Write(b)
+	return v1.Hash{Algorithm: want.Algorithm, Hex: hex.EncodeToString(h.Sum(nil))}, nil
 }

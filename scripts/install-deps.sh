@@ -7,11 +7,12 @@ set -euo pipefail
 export GOTOOLCHAIN=local PATH=/usr/local/go/bin:$HOME/go/bin:$PATH
 
 # debootstrap, dpkg-dev: real Debian root filesystems and packages for test images
-# rpm: builds real rpm databases; docker-registry: a real OCI registry on 127.0.0.1
+# rpm: builds real rpm databases; docker-registry: a real OCI registry on 127.0.0.1;
+# skopeo: archives written by a real third-party tool
 # runc, busybox-static: real containers for the runtime tests
 # clang, llvm, libbpf-dev, bpftool: regenerate the eBPF objects (go generate)
 # zstd, libarchive-tools: zstd layers and archive checks; nodejs/npm: real npm packages
-APT_PKGS=(debootstrap dpkg-dev rpm docker-registry runc busybox-static zstd libarchive-tools
+APT_PKGS=(debootstrap dpkg-dev rpm docker-registry skopeo runc busybox-static zstd libarchive-tools
           clang llvm libbpf-dev bpftool ca-certificates git npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do

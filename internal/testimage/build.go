@@ -2,14 +2,20 @@ package testimage
 
 import (
 	"archive/tar"
+	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"log"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -172,4 +178,66 @@ func Push(t testing.TB, host, repo string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return ref.Context().Digest(d.String()).String()
+}
+
+// DockerRegistry starts Debian's docker-registry (the CNCF distribution
+// registry, as run by Docker Hub and most private registries) on a free
+// 127.0.0.1 port with storage in a test temporary directory, stopped when
+// the test ends, and returns its host:port.
+func DockerRegistry(t testing.TB) string {
+	t.Helper()
+	Require(t, "docker-registry")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, filepath.Join(dir, "storage"), host)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command("docker-registry", "serve", cfgPath)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	// Poll until it answers; the port was free a moment ago, but another
+	// process could take it first, which the exit check reports.
+	for range 100 {
+		select {
+		case err := <-exited:
+			t.Fatalf("docker-registry exited: %v\n%s", err, logs.Bytes())
+		default:
+		}
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return host
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("docker-registry did not answer on %s\n%s", host, logs.Bytes())
+	return ""
 }
