@@ -5,6 +5,7 @@ import (
 
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/layers"
+	"github.com/vigilsec/vigil/vex"
 	"github.com/vigilsec/vigil/vulndb"
 )
 
@@ -58,6 +59,10 @@ type Finding struct {
 	References []vulndb.Reference `json:"references,omitempty"`
 	// DataSources are the records the finding comes from.
 	DataSources []DataSource `json:"dataSources"`
+	// Verdict is set once triage or a VEX document has judged the finding;
+	// nil means the version match stands unexamined. A suppressed finding
+	// keeps its verdict instead of being dropped.
+	Verdict *vex.Verdict `json:"verdict,omitempty"`
 }
 
 // ComponentRef identifies the component a finding is about.
