@@ -2,8 +2,8 @@ package inventory_test
 
 import (
 	"bufio"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -46,7 +46,6 @@ func (listCataloger) Catalog(_ context.Context, fsys layers.FS, _ inventory.Envi
 	}
 	return out, sc.Err()
 }
-
 
 func pkgs(body string) testimage.File {
 	return testimage.File{Path: "etc/pkgs", Type: testimage.Reg, Mode: 0o644, Body: body}
