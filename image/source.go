@@ -123,7 +123,41 @@ func (im image) source(name string) (*Source, error) {
 		}
 		src.Layers[i] = layers.Blob{Info: info, Open: im.opener(i, d)}
 	}
+	for i := range baseLayers(cf.History, len(m.Layers)) {
+		src.Layers[i].Info.Base = true
+	}
 	return src, nil
+}
+
+// baseLayers guesses how many of the bottom layers came from the base image.
+// Neither the OCI base annotations nor the config record the count, so it is
+// read from the history the way Trivy does: an image built FROM a base starts
+// with the base's history, which ends with the base's own CMD or ENTRYPOINT;
+// the last such empty-layer entry that still has a layer-making entry after
+// it is where the base stops. With no such marker (a single-stage image, or
+// no history) no layer is called base rather than guessing.
+func baseLayers(hs []v1.History, n int) int {
+	seenLayer := false
+	for i := len(hs) - 1; i >= 0; i-- {
+		h := hs[i]
+		if !h.EmptyLayer {
+			seenLayer = true
+			continue
+		}
+		if !seenLayer {
+			continue
+		}
+		if strings.Contains(h.CreatedBy, "CMD") || strings.Contains(h.CreatedBy, "ENTRYPOINT") {
+			count := 0
+			for _, e := range hs[:i] {
+				if !e.EmptyLayer {
+					count++
+				}
+			}
+			return min(count, n)
+		}
+	}
+	return 0
 }
 
 func (im image) opener(i int, d v1.Descriptor) func() (io.ReadCloser, error) {
