@@ -39,9 +39,6 @@ const (
 // Cataloger finds apk packages. The zero value is ready to use.
 type Cataloger struct{}
 
-// New returns an apk Cataloger.
-func New() Cataloger { return Cataloger{} }
-
 // Name implements inventory.Cataloger.
 func (Cataloger) Name() string { return "apk" }
 

@@ -30,7 +30,7 @@ func catalogDir(t testing.TB, dir string, env inventory.Environment) ([]inventor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fsys.Close() })
-	return New().Catalog(t.Context(), fsys, env)
+	return Cataloger{}.Catalog(t.Context(), fsys, env)
 }
 
 func writeDB(t testing.TB, db string) string {
@@ -288,12 +288,12 @@ func TestCatalogThroughWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := testimage.LayerFromDir(t, "testdata/alpine")
-	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: New().Wants})
+	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: Cataloger{}.Wants})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fsys.Close()
-	got, err := New().Catalog(t.Context(), fsys, alpine319)
+	got, err := Cataloger{}.Catalog(t.Context(), fsys, alpine319)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestCatalogThroughWalk(t *testing.T) {
 }
 
 func TestWants(t *testing.T) {
-	c := New()
+	c := Cataloger{}
 	for name, want := range map[string]bool{
 		"lib/apk/db/installed":      true,
 		"lib/apk/db/installed.new":  false,

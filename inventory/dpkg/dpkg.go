@@ -55,9 +55,6 @@ const (
 // Cataloger finds dpkg packages. The zero value is ready to use.
 type Cataloger struct{}
 
-// New returns a dpkg Cataloger.
-func New() Cataloger { return Cataloger{} }
-
 // Name implements inventory.Cataloger.
 func (Cataloger) Name() string { return "dpkg" }
 

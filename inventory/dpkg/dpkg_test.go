@@ -81,7 +81,7 @@ func catalogDir(t testing.TB, dir string, env inventory.Environment) ([]inventor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fsys.Close() })
-	return New().Catalog(t.Context(), fsys, env)
+	return Cataloger{}.Catalog(t.Context(), fsys, env)
 }
 
 func byName(comps []inventory.Component) map[string]inventory.Component {
@@ -365,7 +365,7 @@ func TestCatalogStatusIsDirectory(t *testing.T) {
 }
 
 func TestWants(t *testing.T) {
-	c := New()
+	c := Cataloger{}
 	tests := []struct {
 		name string
 		want bool
@@ -399,12 +399,12 @@ func TestCatalogThroughWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := testimage.LayerFromDir(t, dir)
-	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: New().Wants})
+	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: Cataloger{}.Wants})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fsys.Close()
-	got, err := New().Catalog(t.Context(), fsys, bookworm)
+	got, err := Cataloger{}.Catalog(t.Context(), fsys, bookworm)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,17 +11,19 @@
 // note (section .note.go.buildid: owner "Go\x00\x00", type 4), and a PE or
 // Mach-O file only when its head holds the "\xff Go build ID: " string the
 // linker writes at the start of the text section. Both sit within the first
-// 8 KiB of binaries built by Go 1.13 and later (measured in the tests: the
-// ELF note at offset ~3.9 KiB for amd64, arm64 and s390x, external or
-// internal linking, PIE or not, with or without -ldflags="-s -w"; the PE
-// string at 1.5 KiB, Mach-O at 4 KiB). The "\xff Go buildinf:" magic of the
-// build information itself lives in the data segment, megabytes into a real
-// binary, so the head never shows it and Wants does not look for it.
+// 8 KiB, as the tests check on real binaries: the ELF note right after the
+// program headers, at about 3.9 KiB for amd64, arm64 and s390x, with cgo
+// (external linking) or without, PIE or not, with or without
+// -ldflags="-s -w"; the PE string at 1.5 KiB, the Mach-O one at 4 KiB. The
+// "\xff Go buildinf:" magic of the build information itself lives in the
+// data segment, megabytes into a real binary, so a head never shows it and
+// Wants does not look for it.
 //
-// Known limitation: a binary linked with an empty build ID
+// Known limitations: a binary linked with an empty build ID
 // (-ldflags=-buildid=) has no such note or string, so Wants does not keep it
-// and its modules are not reported. Sniffing every ELF file instead would make the
-// walk capture every shared library and executable of the image.
+// and its modules are not reported; sniffing every ELF file instead would
+// make the walk capture every shared library and executable of the image.
+// Universal (fat) Mach-O files are not recognised either.
 //
 // # Errors
 //
@@ -44,7 +46,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -53,6 +54,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/pkgfs"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -125,49 +127,19 @@ func isMachO(head []byte) bool {
 
 // Catalog implements inventory.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys layers.FS, _ inventory.Environment) ([]inventory.Component, error) {
-	var comps []inventory.Component
-	var errs []error
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if skipDir(p) {
-				return fs.SkipDir
-			}
-			return nil
-		}
+	return pkgfs.Catalog(ctx, fsys, func(name string, d fs.DirEntry) ([]inventory.Component, error) {
 		if !d.Type().IsRegular() {
-			return nil
+			return nil, nil
 		}
-		bi, err := readBinary(fsys, p)
+		bi, err := readBinary(fsys, name)
 		switch {
-		case errors.Is(err, layers.ErrNotCaptured), errors.Is(err, errNotGo):
+		case errors.Is(err, errNotGo):
+			return nil, nil
 		case err != nil:
-			errs = append(errs, fmt.Errorf("go binary /%s: %w", p, err))
-		default:
-			comps = append(comps, Components("/"+p, bi)...)
+			return nil, fmt.Errorf("go binary /%s: %w", name, err)
 		}
-		return nil
+		return Components("/"+name, bi), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return comps, errors.Join(errs...)
-}
-
-// skipDir reports whether dir holds no packages by construction: kernel
-// pseudo-filesystems, empty in images but present as mount points.
-func skipDir(dir string) bool {
-	switch dir {
-	case "proc", "sys", "dev":
-		return true
-	}
-	return false
 }
 
 // errNotGo marks a captured file that is not a Go binary: the walk keeps the
@@ -177,33 +149,19 @@ var errNotGo = errors.New("not a Go binary")
 
 // readBinary returns the build information of the file name in fsys.
 func readBinary(fsys layers.FS, name string) (*debug.BuildInfo, error) {
-	f, err := fsys.Open(name)
+	f, err := pkgfs.Open(fsys, name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	head := make([]byte, inventory.HeadSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	head := make([]byte, min(f.Size, inventory.HeadSize))
+	if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	if !isGoBinary(head[:n]) {
+	if !isGoBinary(head) {
 		return nil, errNotGo
 	}
-	ra, ok := f.(io.ReaderAt)
-	if !ok {
-		local, err := fsys.LocalPath(name)
-		if err != nil {
-			return nil, err
-		}
-		lf, err := os.Open(local)
-		if err != nil {
-			return nil, err
-		}
-		defer lf.Close()
-		ra = lf
-	}
-	return Read(ra)
+	return Read(f)
 }
 
 // Read returns the build information of the Go binary r.

@@ -2,18 +2,19 @@ package gobinary
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/golden"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -66,6 +67,20 @@ func appBinary(t *testing.T) string {
 	return testimage.GoBinary(t, "app", appMod, appFiles)
 }
 
+func readInfo(t *testing.T, file string) *debug.BuildInfo {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bi, err := Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bi
+}
+
 func head(t *testing.T, file string) []byte {
 	t.Helper()
 	f, err := os.Open(file)
@@ -112,16 +127,7 @@ func TestWants(t *testing.T) {
 			}
 			// Whatever Wants says, the build info is there: the
 			// blind spot is in the sniffing only.
-			f, err := os.Open(bin)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			bi, err := Read(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if bi.Main.Path != "example.com/vigiltest/hello" {
+			if bi := readInfo(t, bin); bi.Main.Path != "example.com/vigiltest/hello" {
 				t.Errorf("main module %q", bi.Main.Path)
 			}
 		})
@@ -232,17 +238,7 @@ func TestToolchainVersion(t *testing.T) {
 // TestComponents checks what a real binary yields against what its go.mod
 // says it links.
 func TestComponents(t *testing.T) {
-	bin := appBinary(t)
-	f, err := os.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	bi, err := Read(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	comps := Components("/usr/local/bin/app", bi)
+	comps := Components("/usr/local/bin/app", readInfo(t, appBinary(t)))
 
 	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
 	if err != nil {
@@ -328,28 +324,7 @@ func TestTestdata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := json.MarshalIndent(Components("/app", bi), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, filepath.Join("testdata", "app.golden.json"), got)
-}
-
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the current result (rerun with -update after checking):\n%s", file, got)
-	}
+	golden.JSON(t, filepath.Join("testdata", "app.golden.json"), Components("/app", bi), *update)
 }
 
 func TestReadMalformed(t *testing.T) {

@@ -48,7 +48,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -56,6 +55,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/pkgfs"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -96,73 +96,17 @@ func isArchive(name string) bool {
 
 // Catalog implements inventory.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys layers.FS, _ inventory.Environment) ([]inventory.Component, error) {
-	var comps []inventory.Component
-	var errs []error
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	return pkgfs.Catalog(ctx, fsys, func(name string, d fs.DirEntry) ([]inventory.Component, error) {
+		if !d.Type().IsRegular() || !isArchive(name) {
+			return nil, nil
+		}
+		f, err := pkgfs.Open(fsys, name)
 		if err != nil {
-			errs = append(errs, err)
-			return nil
+			return nil, err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if skipDir(p) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || !isArchive(p) {
-			return nil
-		}
-		found, err := readFile(ctx, fsys, p)
-		comps = append(comps, found...)
-		if err != nil && !errors.Is(err, layers.ErrNotCaptured) {
-			errs = append(errs, err)
-		}
-		return nil
+		defer f.Close()
+		return Read(ctx, "/"+name, f, f.Size)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return comps, errors.Join(errs...)
-}
-
-// skipDir reports whether dir holds no packages by construction: kernel
-// pseudo-filesystems, empty in images but present as mount points.
-func skipDir(dir string) bool {
-	switch dir {
-	case "proc", "sys", "dev":
-		return true
-	}
-	return false
-}
-
-// readFile catalogs the archive name of fsys.
-func readFile(ctx context.Context, fsys layers.FS, name string) ([]inventory.Component, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	ra, ok := f.(io.ReaderAt)
-	if !ok {
-		local, err := fsys.LocalPath(name)
-		if err != nil {
-			return nil, err
-		}
-		lf, err := os.Open(local)
-		if err != nil {
-			return nil, err
-		}
-		defer lf.Close()
-		ra = lf
-	}
-	return Read(ctx, "/"+name, ra, info.Size())
 }
 
 // Read returns the components of the archive r of the given size and of the

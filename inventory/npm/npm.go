@@ -39,7 +39,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -47,6 +46,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/pkgfs"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -117,87 +117,28 @@ func isModuleDir(parts []string) bool {
 
 // Catalog implements inventory.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys layers.FS, _ inventory.Environment) ([]inventory.Component, error) {
-	var comps []inventory.Component
-	var errs []error
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if skipDir(p) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		k := classify(p)
+	return pkgfs.Catalog(ctx, fsys, func(name string, d fs.DirEntry) ([]inventory.Component, error) {
+		k := classify(name)
 		if k == ignored || !d.Type().IsRegular() {
-			return nil
+			return nil, nil
 		}
-		comp, err := read(fsys, p, d, k)
+		b, err := pkgfs.ReadFile(fsys, name, MaxManifest)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("npm /%s: %w", p, err))
-		} else if comp != nil {
-			comps = append(comps, *comp)
+			return nil, fmt.Errorf("npm: %w", err)
 		}
-		return nil
+		comp, err := Parse(b)
+		switch {
+		case errors.Is(err, ErrNoPackage) && k == app:
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("npm /%s: %w", name, err)
+		}
+		comp.Locations = []string{"/" + name}
+		if k == app {
+			comp.Metadata[MetaApp] = "true"
+		}
+		return []inventory.Component{*comp}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return comps, errors.Join(errs...)
-}
-
-// skipDir reports whether dir holds no packages by construction: kernel
-// pseudo-filesystems, empty in images but present as mount points.
-func skipDir(dir string) bool {
-	switch dir {
-	case "proc", "sys", "dev":
-		return true
-	}
-	return false
-}
-
-// read returns the component of the manifest name, or nil when there is
-// none: not captured, or an application manifest without name or version.
-func read(fsys fs.FS, name string, d fs.DirEntry, k kind) (*inventory.Component, error) {
-	info, err := d.Info()
-	if err != nil {
-		return nil, err
-	}
-	if info.Size() > MaxManifest {
-		return nil, fmt.Errorf("%d bytes, larger than %d: skipped", info.Size(), MaxManifest)
-	}
-	f, err := fsys.Open(name)
-	if errors.Is(err, layers.ErrNotCaptured) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxManifest+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxManifest {
-		return nil, fmt.Errorf("larger than %d bytes: skipped", MaxManifest)
-	}
-	comp, err := Parse(b)
-	switch {
-	case errors.Is(err, ErrNoPackage) && k == app:
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	comp.Locations = []string{"/" + name}
-	if k == app {
-		comp.Metadata[MetaApp] = "true"
-	}
-	return comp, nil
 }
 
 // Metadata keys.

@@ -1,8 +1,6 @@
 package npm
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/golden"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -183,24 +182,7 @@ func TestParse(t *testing.T) {
 			} else {
 				result = comp
 			}
-			got, err := json.MarshalIndent(result, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			file := strings.TrimSuffix(in, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the current result (rerun with -update after checking):\n%s", file, got)
-			}
+			golden.JSON(t, strings.TrimSuffix(in, ".json")+".golden.json", result, *update)
 		})
 	}
 }

@@ -15,9 +15,9 @@
 // component it could read, together with an errors.Join of one error per
 // distribution it had to skip (metadata that is unreadable, too large, or
 // lacks a name or version), each naming the file; inventory.Catalog turns that
-// error into inventory warnings. A RECORD that does not parse costs the
-// component its file list, not its place. Files the walk did not capture are
-// passed over silently. Only a cancelled context makes Catalog return no
+// error into inventory warnings. A RECORD or top_level.txt that cannot be
+// read costs the component its file list or import names, with an error, not
+// its place. Files the walk did not capture are passed over silently. Only a cancelled context makes Catalog return no
 // components.
 package python
 
@@ -40,6 +40,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/pkgfs"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -51,9 +52,10 @@ type Cataloger struct{}
 func (Cataloger) Name() string { return "python" }
 
 // Wants implements inventory.Cataloger: it keeps the metadata files of
-// distributions.
-func (Cataloger) Wants(name string, mode fs.FileMode, _ int64, _ []byte) bool {
-	if !mode.IsRegular() {
+// distributions, up to the largest size Catalog reads; Catalog warns about
+// larger ones.
+func (Cataloger) Wants(name string, mode fs.FileMode, size int64, _ []byte) bool {
+	if !mode.IsRegular() || size > maxRecord {
 		return false
 	}
 	dir, base := path.Split(name)
@@ -91,56 +93,26 @@ func metadataDir(dir string) dirKind {
 
 // Catalog implements inventory.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys layers.FS, _ inventory.Environment) ([]inventory.Component, error) {
-	var comps []inventory.Component
-	var errs []error
-	// A component may come with an error: one whose RECORD was bad.
-	add := func(comp *inventory.Component, err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if comp != nil {
-			comps = append(comps, *comp)
-		}
-	}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	return pkgfs.Catalog(ctx, fsys, func(name string, d fs.DirEntry) ([]inventory.Component, error) {
+		var comp *inventory.Component
+		var err error
 		switch {
-		case d.IsDir() && skipDir(p):
-			return fs.SkipDir
-		case d.IsDir():
-			switch metadataDir(p) {
-			case distInfo:
-				add(readDistInfo(fsys, p))
-				return fs.SkipDir
-			case eggInfo:
-				add(readEgg(fsys, p, path.Join(p, "PKG-INFO")))
-				return fs.SkipDir
-			}
-		case d.Type().IsRegular() && strings.HasSuffix(p, ".egg-info"):
-			add(readEgg(fsys, path.Dir(p), p))
+		case d.IsDir() && metadataDir(name) == distInfo:
+			comp, err = readDistInfo(fsys, name)
+		case d.IsDir() && metadataDir(name) == eggInfo:
+			comp, err = readEgg(fsys, name, path.Join(name, "PKG-INFO"))
+		case d.Type().IsRegular() && strings.HasSuffix(name, ".egg-info"):
+			comp, err = readEgg(fsys, path.Dir(name), name)
+		default:
+			return nil, nil
 		}
-		return nil
+		// A component may come with an error: one whose RECORD was bad.
+		var found []inventory.Component
+		if comp != nil {
+			found = append(found, *comp)
+		}
+		return found, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return comps, errors.Join(errs...)
-}
-
-// skipDir reports whether dir holds no packages by construction: kernel
-// pseudo-filesystems, empty in images but present as mount points.
-func skipDir(dir string) bool {
-	switch dir {
-	case "proc", "sys", "dev":
-		return true
-	}
-	return false
 }
 
 // Size bounds: the largest real METADATA files (long descriptions inlined)
@@ -151,61 +123,46 @@ const (
 	maxTopLevel = 64 << 10
 )
 
-// readDistInfo returns the component of the dist-info directory dir, or nil
-// when its metadata was not captured.
+// readDistInfo returns the component of the dist-info directory dir. A
+// RECORD or top_level.txt that cannot be read costs the component its files
+// or import names, reported in the error, not its place.
 func readDistInfo(fsys fs.FS, dir string) (*inventory.Component, error) {
-	meta := path.Join(dir, "METADATA")
-	comp, err := readMetadata(fsys, meta)
-	if comp == nil || err != nil {
+	comp, err := readMetadata(fsys, path.Join(dir, "METADATA"))
+	if err != nil {
 		return nil, err
 	}
 	comp.Metadata[MetaFormat] = "dist-info"
-	if err := addTopLevel(fsys, comp, dir); err != nil {
-		return nil, err
-	}
 	record := path.Join(dir, "RECORD")
-	b, err := readSmall(fsys, record, maxRecord)
-	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, layers.ErrNotCaptured):
-		return comp, nil
-	case err != nil:
-		return nil, err
+	b, rerr := readOptional(fsys, record, maxRecord)
+	if rerr == nil && b != nil {
+		// RECORD paths are relative to the directory holding the dist-info.
+		comp.Files, rerr = ParseRecord(bytes.NewReader(b), "/"+path.Dir(dir))
+		if rerr != nil {
+			rerr = fmt.Errorf("python /%s: %w", record, rerr)
+		}
 	}
-	// RECORD paths are relative to the directory holding the dist-info.
-	files, err := ParseRecord(bytes.NewReader(b), "/"+path.Dir(dir))
-	if err != nil {
-		return comp, fmt.Errorf("python /%s: %w", record, err)
-	}
-	comp.Files = files
-	return comp, nil
+	return comp, errors.Join(rerr, addTopLevel(fsys, comp, dir))
 }
 
 // readEgg returns the component whose PKG-INFO is meta; dir is the egg-info
 // directory, or the directory holding a single-file egg-info.
 func readEgg(fsys fs.FS, dir, meta string) (*inventory.Component, error) {
 	comp, err := readMetadata(fsys, meta)
-	if comp == nil || err != nil {
+	if err != nil {
 		return nil, err
 	}
 	comp.Metadata[MetaFormat] = "egg-info"
 	if meta != path.Join(dir, "PKG-INFO") {
 		return comp, nil
 	}
-	if err := addTopLevel(fsys, comp, dir); err != nil {
-		return nil, err
-	}
-	return comp, nil
+	return comp, addTopLevel(fsys, comp, dir)
 }
 
-// readMetadata parses the METADATA or PKG-INFO file name. A file the walk did
-// not capture yields neither component nor error.
+// readMetadata parses the METADATA or PKG-INFO file name.
 func readMetadata(fsys fs.FS, name string) (*inventory.Component, error) {
-	b, err := readSmall(fsys, name, maxMetadata)
-	if errors.Is(err, layers.ErrNotCaptured) {
-		return nil, nil
-	}
+	b, err := pkgfs.ReadFile(fsys, name, maxMetadata)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("python: %w", err)
 	}
 	comp, err := ParseMetadata(bytes.NewReader(b))
 	if err != nil {
@@ -216,32 +173,22 @@ func readMetadata(fsys fs.FS, name string) (*inventory.Component, error) {
 }
 
 func addTopLevel(fsys fs.FS, comp *inventory.Component, dir string) error {
-	b, err := readSmall(fsys, path.Join(dir, "top_level.txt"), maxTopLevel)
-	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, layers.ErrNotCaptured):
-		return nil
-	case err != nil:
-		return err
-	}
+	b, err := readOptional(fsys, path.Join(dir, "top_level.txt"), maxTopLevel)
 	if names := strings.Fields(string(b)); len(names) > 0 {
 		comp.Metadata[MetaTopLevel] = strings.Join(names, ",")
 	}
-	return nil
+	return err
 }
 
-// readSmall reads the file name, refusing one larger than limit.
-func readSmall(fsys fs.FS, name string, limit int64) ([]byte, error) {
-	f, err := fsys.Open(name)
+// readOptional reads a file a distribution may lack: absent or not
+// captured, it yields neither contents nor error.
+func readOptional(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	b, err := pkgfs.ReadFile(fsys, name, limit)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, layers.ErrNotCaptured) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("python: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("python: read /%s: %w", name, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("python /%s: larger than %d bytes, skipped", name, limit)
 	}
 	return b, nil
 }

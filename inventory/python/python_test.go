@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/golden"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -255,7 +255,7 @@ func TestParseMetadata(t *testing.T) {
 			} else {
 				result = comp
 			}
-			golden(t, in+".golden.json", result)
+			golden.JSON(t, in+".golden.json", result, *update)
 		})
 	}
 }
@@ -269,7 +269,7 @@ func TestParseRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, filepath.Join("testdata", "pyyaml-6.0.RECORD.golden.json"), files)
+	golden.JSON(t, filepath.Join("testdata", "pyyaml-6.0.RECORD.golden.json"), files, *update)
 
 	bad := []struct{ name, in string }{
 		{"hash without algorithm", "a.py,=abc,1\n"},
@@ -295,27 +295,6 @@ func TestNormalizeName(t *testing.T) {
 		if got := NormalizeName(in); got != want {
 			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func golden(t *testing.T, file string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the current result (rerun with -update after checking):\n%s", file, got)
 	}
 }
 

@@ -59,9 +59,6 @@ const (
 // Cataloger finds rpm packages. The zero value is ready to use.
 type Cataloger struct{}
 
-// New returns an rpm Cataloger.
-func New() Cataloger { return Cataloger{} }
-
 // Name implements inventory.Cataloger.
 func (Cataloger) Name() string { return "rpm" }
 

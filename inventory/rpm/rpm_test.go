@@ -35,7 +35,7 @@ func catalogDir(t testing.TB, dir string, env inventory.Environment) ([]inventor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fsys.Close() })
-	return New().Catalog(t.Context(), fsys, env)
+	return Cataloger{}.Catalog(t.Context(), fsys, env)
 }
 
 // writeFile puts data at name under a new root directory and returns the root.
@@ -369,12 +369,12 @@ func TestCatalogThroughWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := testimage.LayerFromDir(t, "testdata/libuuid")
-	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: New().Wants})
+	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: Cataloger{}.Wants})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fsys.Close()
-	got, err := New().Catalog(t.Context(), fsys, rhel9)
+	got, err := Cataloger{}.Catalog(t.Context(), fsys, rhel9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestCatalogCancelled(t *testing.T) {
 	defer fsys.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := New().Catalog(ctx, fsys, rhel9); err == nil {
+	if _, err := (Cataloger{}).Catalog(ctx, fsys, rhel9); err == nil {
 		t.Error("Catalog with a cancelled context succeeded")
 	}
 }
@@ -467,7 +467,7 @@ func TestParseSourceRPM(t *testing.T) {
 }
 
 func TestWants(t *testing.T) {
-	c := New()
+	c := Cataloger{}
 	for _, p := range dbPaths {
 		if !c.Wants(p, 0o644, 1, nil) {
 			t.Errorf("Wants(%q) = false", p)

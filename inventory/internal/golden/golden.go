@@ -1,0 +1,33 @@
+// Package golden compares test results with golden files under testdata,
+// for the catalogers' tests.
+package golden
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// JSON compares v, as indented JSON, with the golden file; with update set
+// it first rewrites the file from v.
+func JSON(t testing.TB, file string, v any, update bool) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the current result (rerun with -update after checking):\n%s", file, got)
+	}
+}
