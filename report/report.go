@@ -23,6 +23,13 @@ type Document = document.Document
 // ToolInfo names the program that made the report.
 type ToolInfo = document.ToolInfo
 
+// DatabaseInfo and DatabaseSource say which vulnerability data a report
+// rests on.
+type (
+	DatabaseInfo   = document.DatabaseInfo
+	DatabaseSource = document.DatabaseSource
+)
+
 // Writer renders a Document in one format.
 type Writer interface {
 	Write(w io.Writer, doc *Document) error

@@ -1,7 +1,7 @@
 // Package scan runs Vigil's image pipeline for the commands: acquire the
-// image, walk its layers exactly once, and build the inventory. Later stages
-// (matching, triage, hygiene) plug in here so that every one of them reads
-// the image through the same single walk.
+// image, walk its layers exactly once, build the inventory, and match it
+// against vulnerability data. Every stage plugs in here so that all of them
+// read the image through the same single walk.
 package scan
 
 import (
@@ -20,6 +20,8 @@ import (
 	"github.com/vigilsec/vigil/inventory/python"
 	"github.com/vigilsec/vigil/inventory/rpm"
 	"github.com/vigilsec/vigil/layers"
+	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/vulndb"
 )
 
 // Catalogers returns the default catalogers, one per ecosystem.
@@ -38,6 +40,10 @@ type Options struct {
 	Layers layers.Options
 	// Catalogers to run; nil means Catalogers().
 	Catalogers []inventory.Cataloger
+	// DB, when set, matches the inventory against vulnerability data.
+	DB *vulndb.DB
+	// Status, when set, is told what the pipeline is doing now.
+	Status func(msg string)
 }
 
 // Result is what a run found. Close it to release the walk's temporary files.
@@ -46,6 +52,9 @@ type Result struct {
 	Inventory *inventory.Inventory
 	// FS is the final filesystem view, for later stages.
 	FS layers.FS
+	// Findings and MatchStats are set when Options.DB was.
+	Findings   []match.Finding
+	MatchStats *match.Stats
 }
 
 // Close releases the walk's and the source's temporary storage.
@@ -91,6 +100,11 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("walk %s: %w", ref, err)
 	}
 
+	status := opts.Status
+	if status == nil {
+		status = func(string) {}
+	}
+	status("cataloging packages")
 	distro, err := osrelease.Detect(res.FS)
 	if err != nil && lopts.Warn != nil {
 		lopts.Warn(fmt.Errorf("detect OS: %w", err))
@@ -102,5 +116,15 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 	}
 	inv.Source = src.Info
 	res.Inventory = inv
+
+	if opts.DB != nil {
+		status("matching vulnerabilities")
+		findings, stats, err := match.Match(ctx, opts.DB, inv, match.Options{})
+		if err != nil {
+			res.Close()
+			return nil, fmt.Errorf("match %s: %w", ref, err)
+		}
+		res.Findings, res.MatchStats = findings, &stats
+	}
 	return res, nil
 }

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/vulndb/update"
@@ -64,7 +62,9 @@ func newDBImportCmd(dir *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := update.Import(cmd.Context(), d, args[0], progressTo(os.Stderr))
+			p := newProgress(false)
+			res, err := update.Import(cmd.Context(), d, args[0], dbProgress(p))
+			p.done()
 			if err != nil {
 				return err
 			}
@@ -87,8 +87,10 @@ stays in place until the new one is complete.`,
 			if err != nil {
 				return err
 			}
-			opts.Progress = progressTo(os.Stderr)
+			p := newProgress(false)
+			opts.Progress = dbProgress(p)
 			res, err := update.Download(cmd.Context(), d, opts)
+			p.done()
 			if err != nil {
 				return fmt.Errorf("%w (the previous database, if any, is unchanged)", err)
 			}
@@ -148,15 +150,11 @@ func printStatus(w io.Writer, path string, meta vulndb.Metadata, maxAge time.Dur
 	fmt.Fprintf(w, "Vulnerability database %s (schema %d), built %s\n\n", path, meta.Schema, meta.Built.Local().Format(time.DateTime))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tRECORDS\tSNAPSHOT\tAGE\tWARNINGS\t")
-	var stale []string
+	days := func(s vulndb.SourceInfo) int { return int(now.Sub(s.Snapshot).Hours() / 24) }
 	for _, s := range meta.Sources {
 		snap, age := "unknown", "unknown"
 		if !s.Snapshot.IsZero() {
-			days := int(now.Sub(s.Snapshot).Hours() / 24)
-			snap, age = s.Snapshot.Format(time.DateOnly), fmt.Sprintf("%d days", days)
-			if maxAge > 0 && now.Sub(s.Snapshot) > maxAge {
-				stale = append(stale, fmt.Sprintf("%s (%d days)", s.Name, days))
-			}
+			snap, age = s.Snapshot.Format(time.DateOnly), fmt.Sprintf("%d days", days(s))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t\n", s.Name, s.Records, snap, age, s.WarningCount())
 	}
@@ -180,6 +178,12 @@ func printStatus(w io.Writer, path string, meta vulndb.Metadata, maxAge time.Dur
 			fmt.Fprintf(w, "skipped in %s: %d × %s%s\n", s.Name, warn.Count, warn.Reason, ex)
 		}
 	}
+	var stale []string
+	if maxAge > 0 {
+		for _, s := range meta.Stale(now, maxAge) {
+			stale = append(stale, fmt.Sprintf("%s (%d days)", s.Name, days(s)))
+		}
+	}
 	if len(stale) > 0 {
 		fmt.Fprintf(w, "\nWARNING: data older than %d days: %s.\n"+
 			"Vulnerabilities published since are missing from it, and fixes released since are not known:\n"+
@@ -188,30 +192,26 @@ func printStatus(w io.Writer, path string, meta vulndb.Metadata, maxAge time.Dur
 	}
 }
 
-// progressTo returns a progress printer writing to f when f is a terminal,
-// and nil, no progress, otherwise.
-func progressTo(f *os.File) vulndb.ProgressFunc {
-	if !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	var (
-		last      time.Time
-		lastStage string
-	)
+// dbProgress shows an import's or update's progress on the status line of
+// p, at most ten times a second.
+func dbProgress(p *progress) vulndb.ProgressFunc {
+	var last time.Time
 	return func(stage string, done, total int64) {
-		now := time.Now()
-		finished := total > 0 && done >= total
-		if stage == lastStage && !finished && now.Sub(last) < 100*time.Millisecond {
+		if total > 0 && done < total && time.Since(last) < 100*time.Millisecond {
 			return
 		}
-		if stage != lastStage && lastStage != "" {
-			fmt.Fprintln(f)
-		}
-		last, lastStage = now, stage
-		if total > 0 {
-			fmt.Fprintf(f, "\r%s: %3d%% (%d/%d)\033[K", stage, done*100/total, done, total)
-		} else {
-			fmt.Fprintf(f, "\r%s: %d\033[K", stage, done)
+		last = time.Now()
+		switch {
+		case strings.HasPrefix(stage, "download "):
+			msg := stage + ": " + mib(done)
+			if total > 0 {
+				msg += " of " + mib(total)
+			}
+			p.status(msg)
+		case total > 0:
+			p.status(fmt.Sprintf("%s: %d%%", stage, done*100/total))
+		default:
+			p.status(fmt.Sprintf("%s: %d", stage, done))
 		}
 	}
 }
