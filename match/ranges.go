@@ -83,23 +83,26 @@ func evaluate(v *installed, list []vulndb.Affected) ([]hit, error) {
 // must be below one of them. When v is affected, the first bound above it
 // says how it is fixed.
 func inRange(v ecosystem.Version, scheme ecosystem.Scheme, events []vulndb.Event) (bool, ecosystem.Version, FixState, error) {
+	// cmp[i] is v compared with event i, computed once: comparing is most
+	// of matching's time (the Debian library runs regular expressions).
+	// Unbounded events ("0", "*") have no version; they are marked open.
 	parsed := make([]ecosystem.Version, len(events))
+	cmp := make([]int, len(events))
+	open := make([]bool, len(events))
 	limited, belowLimit := false, false
 	for i, e := range events {
 		if (e.Kind == vulndb.Introduced && e.Version == "0") || (e.Kind == vulndb.Limit && e.Version == "*") {
-			if e.Kind == vulndb.Limit {
-				limited, belowLimit = true, true
+			open[i] = true
+		} else {
+			p, err := scheme.Parse(e.Version)
+			if err != nil {
+				return false, nil, "", err
 			}
-			continue
+			parsed[i], cmp[i] = p, v.Compare(p)
 		}
-		p, err := scheme.Parse(e.Version)
-		if err != nil {
-			return false, nil, "", err
-		}
-		parsed[i] = p
 		if e.Kind == vulndb.Limit {
 			limited = true
-			belowLimit = belowLimit || v.Compare(p) < 0
+			belowLimit = belowLimit || open[i] || cmp[i] < 0
 		}
 	}
 	if limited && !belowLimit {
@@ -109,15 +112,15 @@ func inRange(v ecosystem.Version, scheme ecosystem.Scheme, events []vulndb.Event
 	for i, e := range events {
 		switch e.Kind {
 		case vulndb.Introduced:
-			if parsed[i] == nil || v.Compare(parsed[i]) >= 0 {
+			if open[i] || cmp[i] >= 0 {
 				affected = true
 			}
 		case vulndb.Fixed:
-			if v.Compare(parsed[i]) >= 0 {
+			if cmp[i] >= 0 {
 				affected = false
 			}
 		case vulndb.LastAffected:
-			if v.Compare(parsed[i]) > 0 {
+			if cmp[i] > 0 {
 				affected = false
 			}
 		}
@@ -126,19 +129,12 @@ func inRange(v ecosystem.Version, scheme ecosystem.Scheme, events []vulndb.Event
 		return false, nil, "", nil
 	}
 	for i, e := range events {
-		switch e.Kind {
-		case vulndb.Fixed:
-			if v.Compare(parsed[i]) < 0 {
-				return true, parsed[i], FixStateFixed, nil
-			}
-		case vulndb.LastAffected:
-			if v.Compare(parsed[i]) <= 0 {
-				return true, nil, FixStateUnknown, nil
-			}
-		case vulndb.Limit:
-			if parsed[i] == nil || v.Compare(parsed[i]) < 0 {
-				return true, nil, FixStateUnknown, nil
-			}
+		switch {
+		case e.Kind == vulndb.Fixed && cmp[i] < 0:
+			return true, parsed[i], FixStateFixed, nil
+		case e.Kind == vulndb.LastAffected && cmp[i] <= 0,
+			e.Kind == vulndb.Limit && (open[i] || cmp[i] < 0):
+			return true, nil, FixStateUnknown, nil
 		}
 	}
 	return true, nil, FixStateNotFixed, nil

@@ -169,10 +169,18 @@ func (r *Recorder) Add(v *Vulnerability, affected []Affected) {
 		bases[ecosystem.Base(eco)] = true
 	}
 	for base := range bases {
-		if old, ok := b.vulns[vulnKey(base, v.ID)]; ok {
-			r.warn.add("duplicate record id (newest kept)", v.ID)
-			if old.Modified.After(v.Modified) {
-				return
+		old, ok := b.vulns[vulnKey(base, v.ID)]
+		if !ok {
+			continue
+		}
+		r.warn.add("duplicate record id (newest kept)", v.ID)
+		if old.Modified.After(v.Modified) {
+			return
+		}
+		for _, p := range old.Packages {
+			k := affectedKey(p.Ecosystem, p.Name)
+			if delete(b.affected[k], v.ID); len(b.affected[k]) == 0 {
+				delete(b.affected, k)
 			}
 		}
 	}

@@ -19,7 +19,8 @@ type SourceInfo struct {
 	Name string `json:"name"`
 	// Location is the file or URL the data was read from.
 	Location string `json:"location"`
-	// Records counts the records kept.
+	// Records counts the usable records read: those not skipped for a
+	// warning.
 	Records int `json:"records"`
 	// Ecosystems counts the kept records affecting each ecosystem, as OSV
 	// spells it ("Debian:12").
@@ -58,6 +59,18 @@ func (m Metadata) Ecosystems() map[string]int {
 		}
 	}
 	return all
+}
+
+// Stale returns the sources whose snapshot is older than maxAge at now.
+// Sources without a snapshot date are not judged.
+func (m Metadata) Stale(now time.Time, maxAge time.Duration) []SourceInfo {
+	var old []SourceInfo
+	for _, s := range m.Sources {
+		if !s.Snapshot.IsZero() && now.Sub(s.Snapshot) > maxAge {
+			old = append(old, s)
+		}
+	}
+	return old
 }
 
 // maxExamples bounds the examples kept per warning reason.

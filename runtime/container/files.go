@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -20,16 +21,23 @@ import (
 // never reach the host. It uses /proc/PID/root, which includes the
 // container's own mounts, while the init is alive, and Rootfs after.
 func (c Container) Open(p string) (*os.File, error) {
+	f, _, err := c.open(p)
+	return f, err
+}
+
+// open also returns the root used, the prefix to strip from a host path of
+// the opened file.
+func (c Container) open(p string) (*os.File, string, error) {
 	root := c.Rootfs
 	if c.Alive() == nil {
 		root = "/proc/" + strconv.Itoa(c.InitPID) + "/root"
 	}
 	if root == "" {
-		return nil, fmt.Errorf("open %s in container %s: no root file system", p, c.ID)
+		return nil, "", fmt.Errorf("open %s in container %s: no root file system", p, c.ID)
 	}
 	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open root of container %s: %w", c.ID, err)
+		return nil, "", fmt.Errorf("open root of container %s: %w", c.ID, err)
 	}
 	defer unix.Close(dir)
 	fd, err := unix.Openat2(dir, p, &unix.OpenHow{
@@ -37,9 +45,14 @@ func (c Container) Open(p string) (*os.File, error) {
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s in container %s: %w", p, c.ID, err)
+		return nil, "", fmt.Errorf("open %s in container %s: %w", p, c.ID, err)
 	}
-	return os.NewFile(uintptr(fd), p), nil
+	if root == c.Rootfs {
+		return os.NewFile(uintptr(fd), p), root, nil
+	}
+	// Through /proc/PID/root the kernel names the file as the container
+	// sees it: nothing to strip.
+	return os.NewFile(uintptr(fd), p), "", nil
 }
 
 // maxHashed bounds how much of an executable is read to hash it.
@@ -63,13 +76,24 @@ type fileID struct {
 // NewHasher returns a Hasher for c.
 func NewHasher(c Container) *Hasher { return &Hasher{c: c, cache: map[fileID]string{}} }
 
-// Hash returns the hex SHA-256 of the file at p inside the container.
-func (h *Hasher) Hash(p string) (string, error) {
-	f, err := h.c.Open(p)
+// Hash returns the file p resolves to inside the container and the hex
+// SHA-256 of its content. It is a profile.Hasher.
+func (h *Hasher) Hash(p string) (target, sum string, err error) {
+	f, strip, err := h.c.open(p)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer f.Close()
+	target, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		return "", "", fmt.Errorf("resolve %s: %w", p, err)
+	}
+	target = "/" + strings.TrimPrefix(strings.TrimPrefix(target, strip), "/")
+	sum, err = h.sum(f, p)
+	return target, sum, err
+}
+
+func (h *Hasher) sum(f *os.File, p string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return "", fmt.Errorf("stat %s: %w", p, err)

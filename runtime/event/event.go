@@ -87,3 +87,11 @@ func (e *Event) Peer() string {
 	}
 	return e.Addr.String()
 }
+
+// Source is what the learning and detection loops need from a sensor.
+type Source interface {
+	// Events delivers events until the source is closed.
+	Events() <-chan Event
+	// Syscalls returns the syscall numbers seen in a mount namespace.
+	Syscalls(mntns uint32) ([]int, error)
+}

@@ -8,9 +8,10 @@ import (
 	"github.com/vigilsec/vigil/runtime/event"
 )
 
-// Hasher returns the SHA-256 (hex) of an executable, given its path inside
-// the container.
-type Hasher func(path string) (string, error)
+// Hasher identifies an executable by its path inside the container: the
+// file it resolves to after symlinks (also inside the container) and the
+// hex SHA-256 of its content.
+type Hasher func(path string) (target, sha256 string, err error)
 
 // Learner builds a profile from the events of one container.
 type Learner struct {
@@ -84,7 +85,13 @@ func (l *Learner) addExe(p string) bool {
 	}
 	e := Executable{Path: path.Clean(p)}
 	if l.hash != nil {
-		e.SHA256, _ = l.hash(e.Path) // a file gone already is still learned
+		// A file gone already is still learned, by path only.
+		if target, sum, err := l.hash(e.Path); err == nil {
+			e.SHA256 = sum
+			if target != e.Path {
+				e.Target = target
+			}
+		}
 	}
 	return add(l.exes, e)
 }
@@ -101,12 +108,6 @@ func (l *Learner) AddSyscalls(nrs []int) bool {
 		added = add(l.syscalls, l.table.NameOrNumber(nr)) || added
 	}
 	return l.changed(added)
-}
-
-// SetStats records the sensor's counters for the learning window.
-func (l *Learner) SetStats(backend string, drops uint64) {
-	l.p.Learned.Backend = backend
-	l.p.Learned.Drops = drops
 }
 
 // Profile returns the profile learned so far.

@@ -59,7 +59,10 @@ type Learned struct {
 
 // Executable is a program the container ran.
 type Executable struct {
-	Path   string `json:"path"`             // as executed, inside the container
+	Path string `json:"path"` // as executed, inside the container
+	// Target is the file Path resolved to when it differs (a symlink such
+	// as /bin/sh -> /bin/busybox): what AppArmor and fanotify see.
+	Target string `json:"target,omitempty"`
 	SHA256 string `json:"sha256,omitempty"` // of the file it resolved to
 }
 
@@ -135,6 +138,9 @@ func (p *Profile) Validate() error {
 	for i, e := range p.Executables {
 		if !absClean(e.Path) {
 			return fmt.Errorf("executables[%d]: path %q is not an absolute clean path", i, e.Path)
+		}
+		if e.Target != "" && !absClean(e.Target) {
+			return fmt.Errorf("executables[%d] (%s): target %q is not an absolute clean path", i, e.Path, e.Target)
 		}
 		if e.SHA256 != "" && !isHex(e.SHA256, 64) {
 			return fmt.Errorf("executables[%d] (%s): sha256 %q is not 64 hex digits", i, e.Path, e.SHA256)

@@ -37,18 +37,13 @@ type ebpfSensor struct {
 }
 
 // probe checks, before loading anything, the kernel features the programs
-// need, so the fallback message names the missing one.
+// need, so the fallback message names the missing one. Tracing program
+// support is not probed with features.HaveProgramType: its probe is an fentry
+// program, and kernels (or sandboxes) that refuse fentry may still run
+// tp_btf; loading the real programs is the test, and its error is reported.
 func probe() error {
-	for _, c := range []struct {
-		what string
-		err  error
-	}{
-		{"BPF ring buffer", features.HaveMapType(ebpf.RingBuf)},
-		{"BTF-enabled tracing programs", features.HaveProgramType(ebpf.Tracing)},
-	} {
-		if c.err != nil {
-			return fmt.Errorf("%s: %w", c.what, c.err)
-		}
+	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
+		return fmt.Errorf("BPF ring buffer: %w", err)
 	}
 	return nil
 }
@@ -201,7 +196,7 @@ func (s *ebpfSensor) decode(r *sensorEvent) event.Event {
 	}
 	switch ev.Kind {
 	case event.Exec:
-		ev.Path = cstr(r.Path[:])
+		ev.Path = execPath(r.Pid, cstr(r.Path[:]))
 		ev.Interp = cstr(r.Interp[:])
 		n := min(int(r.ArgsLen), len(r.Args))
 		ev.Proc.Args = splitArgs(unsafe.Slice((*byte)(unsafe.Pointer(&r.Args[0])), n))

@@ -182,3 +182,18 @@ func resolvePath(pid uint32, dfd int32, p string) string {
 }
 
 const atFDCWD = -100
+
+// execPath replaces a path that only names the file through /proc or an fd
+// — busybox re-executes its applets as /proc/self/exe, fexecve uses
+// /dev/fd/N — with the file the new process runs, as the container sees
+// it. Best effort: a process that already exited keeps the raw path.
+func execPath(pid uint32, p string) string {
+	if !strings.HasPrefix(p, "/proc/") && !strings.HasPrefix(p, "/dev/fd/") {
+		return p
+	}
+	exe, err := os.Readlink("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/exe")
+	if err != nil || !strings.HasPrefix(exe, "/") {
+		return p
+	}
+	return strings.TrimSuffix(exe, " (deleted)")
+}

@@ -9,6 +9,7 @@ package vulndbtest
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -85,6 +86,35 @@ func DB(tb testing.TB) *vulndb.DB {
 		tb.Fatalf("import %s: %v", data, shared.err)
 	}
 	return shared.db
+}
+
+// Build runs importers on fsys and commits the result to a new database in
+// a temporary directory, which it opens. It returns the importers' first
+// error rather than failing tb, for tests of bad input.
+func Build(tb testing.TB, fsys fs.FS, imps ...vulndb.Importer) (*vulndb.Metadata, *vulndb.DB, error) {
+	tb.Helper()
+	b := vulndb.NewBuilder(nil, nil)
+	for _, imp := range imps {
+		if err := imp.Import(context.Background(), fsys, b); err != nil {
+			return nil, nil, err
+		}
+	}
+	dir := tb.TempDir()
+	l, err := vulndb.LockDir(context.Background(), dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	meta, err := b.Commit(context.Background(), l)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db, err := vulndb.Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return meta, db, nil
 }
 
 // Main runs the tests and removes the database DB built.

@@ -218,10 +218,13 @@ func must(t testing.TB, err error) {
 
 // Config describes a test container.
 type Config struct {
-	Args    []string             // process; default: /app/workload serve
-	Seccomp *specs.LinuxSeccomp  // optional seccomp profile
-	Mutate  func(s *specs.Spec)  // optional last-minute changes
-	Stdout  io.Writer            // the container's stdout and stderr
+	Args    []string            // process; default: /app/workload serve
+	Seccomp *specs.LinuxSeccomp // optional seccomp profile
+	Mutate  func(s *specs.Spec) // optional last-minute changes
+	// Log receives the container's stdout and stderr; default: a file in
+	// the bundle. It is a file because a detached container keeps its
+	// stdio open, and exec would wait forever copying from a pipe.
+	Log *os.File
 }
 
 // Container is a running test container.
@@ -233,41 +236,106 @@ type Container struct {
 	// its mount point: runc creates it from linux.cgroupsPath.
 	Cgroup string
 	t      testing.TB
+	log    *os.File
 }
 
-// Start creates a bundle in a temporary directory and runs it detached with
-// `runc run -d`. The container is deleted when the test ends.
+// Start creates and starts a container; see Create.
 func Start(t testing.TB, cfg Config) *Container {
+	t.Helper()
+	c := Create(t, cfg)
+	c.Begin()
+	return c
+}
+
+// Create writes a bundle into a temporary directory and creates the
+// container with `runc create`: its namespaces exist and runc's init waits,
+// in the container's mount namespace, for Begin to run the process. That is
+// the moment to start watching when a profile must include start-up. The
+// container is deleted when the test ends.
+func Create(t testing.TB, cfg Config) *Container {
+	t.Helper()
+	c := NewBundle(t, cfg)
+	if err := c.Create(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// NewBundle writes a bundle into a temporary directory without running
+// anything.
+func NewBundle(t testing.TB, cfg Config) *Container {
 	t.Helper()
 	Require(t)
 	bundle := t.TempDir()
 	rootfs := filepath.Join(bundle, "rootfs")
 	Rootfs(t, rootfs)
 	id := NewID(t)
-	c := &Container{ID: id, Bundle: bundle, Rootfs: rootfs, Cgroup: "/vigil-test/" + id, t: t}
+	c := &Container{ID: id, Bundle: bundle, Rootfs: rootfs, Cgroup: "/vigil-test/" + id, t: t, log: cfg.Log}
 	c.writeConfig(t, cfg)
-	out := cfg.Stdout
+	return c
+}
+
+// Create runs `runc create` for a bundle from NewBundle and brings up the
+// container's loopback.
+func (c *Container) Create() error {
+	out := c.log
 	if out == nil {
-		out = io.Discard
+		f, err := os.Create(filepath.Join(c.Bundle, "container.log"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
 	}
-	cmd := exec.Command("runc", "run", "-d", "--bundle", bundle, id)
-	cmd.Stdin = nil
+	cmd := exec.Command("runc", "create", "--bundle", c.Bundle, c.ID)
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("runc run %s: %v", id, err)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("runc", "delete", "-f", id).CombinedOutput(); err != nil {
-			t.Logf("runc delete %s: %v: %s", id, err, out)
+	err := cmd.Run()
+	c.t.Cleanup(func() {
+		if out, err := exec.Command("runc", "delete", "-f", c.ID).CombinedOutput(); err != nil && c.exists() {
+			c.t.Logf("runc delete %s: %v: %s", c.ID, err, out)
 		}
 	})
-	pid := c.PID()
+	if err != nil {
+		return fmt.Errorf("runc create %s: %v: %s", c.ID, err, c.Log())
+	}
+	s, err := c.state()
+	if err != nil || s.Pid <= 0 {
+		return fmt.Errorf("runc create %s: no init process (%v): %s", c.ID, err, c.Log())
+	}
 	// runc gives the container a network namespace with loopback down and
 	// no CAP_NET_ADMIN inside; bring lo up from the host.
-	if out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("bring up loopback in %s: %v: %s", id, err, out)
+	if out, err := exec.Command("nsenter", "-t", strconv.Itoa(s.Pid), "-n", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		return fmt.Errorf("bring up loopback in %s: %v: %s", c.ID, err, out)
 	}
-	return c
+	return nil
+}
+
+func (c *Container) exists() bool {
+	_, err := c.state()
+	return err == nil
+}
+
+// Begin runs the created container's process (`runc start`).
+func (c *Container) Begin() {
+	c.t.Helper()
+	if err := c.TryBegin(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// TryBegin is Begin returning the error.
+func (c *Container) TryBegin() error {
+	if out, err := exec.Command("runc", "start", c.ID).CombinedOutput(); err != nil {
+		return fmt.Errorf("runc start %s: %v: %s", c.ID, err, out)
+	}
+	return nil
+}
+
+// Log returns what the container's process wrote to stdout and stderr when
+// Config.Log was not set.
+func (c *Container) Log() string {
+	b, _ := os.ReadFile(filepath.Join(c.Bundle, "container.log"))
+	return string(b)
 }
 
 // NewID returns a container id unique to this run.
@@ -343,6 +411,19 @@ func (c *Container) Running() bool {
 	return err == nil && s.Status == "running"
 }
 
+// Wait waits up to d for the container's process to exit and reports
+// whether it did.
+func (c *Container) Wait(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for c.Running() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 // Exec runs args in the container with `runc exec` and returns its combined
 // output.
 func (c *Container) Exec(ctx context.Context, args ...string) (string, error) {
@@ -359,8 +440,5 @@ func (c *Container) Kill() {
 	if out, err := exec.Command("runc", "kill", c.ID, "KILL").CombinedOutput(); err != nil {
 		c.t.Fatalf("runc kill %s: %v: %s", c.ID, err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Running() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.Wait(10 * time.Second)
 }

@@ -1,0 +1,51 @@
+//go:build linux
+
+package sensor_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vigilsec/vigil/runtime/container"
+	"github.com/vigilsec/vigil/runtime/internal/runctest"
+	"github.com/vigilsec/vigil/runtime/sensor"
+)
+
+// A flood of events into a small ring buffer that nobody reads must cost
+// the workload nothing (it finishes), lose events only by counting them,
+// and leave a sensor that still closes promptly.
+func TestFloodDropsAreCounted(t *testing.T) {
+	c := runctest.Start(t, runctest.Config{Args: []string{"/bin/sleep", "1000"}})
+	info, err := container.Find(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sensor.New(sensor.Options{Backend: "ebpf", RingBytes: 64 << 10, Queue: 16})
+	if err != nil {
+		runctest.Skip(t, "eBPF sensor: "+err.Error())
+	}
+	if err := s.Watch(sensor.Target{MntNS: info.MntNS, PID: info.InitPID}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 20000
+	if out, err := c.Exec(ctx, "/app/workload", "flood", "20000"); err != nil {
+		t.Fatalf("flood: %v: %s", err, out)
+	}
+	st := s.Stats()
+	if st.Drops == 0 {
+		t.Errorf("%d writes into a 64 KiB ring with a 16-event queue and no reader: want drops, got none (%+v)", n, st)
+	}
+	if st.Events > n {
+		t.Errorf("delivered %d events for %d writes", st.Events, n)
+	}
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hung after a flood")
+	}
+}
