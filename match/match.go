@@ -29,8 +29,12 @@ type Options struct {
 	Matchers []Matcher
 }
 
-// maxDetails bounds Stats.Details.
-const maxDetails = 100
+const (
+	// maxDetails bounds Stats.Details.
+	maxDetails = 100
+	// maxReferences bounds Finding.References.
+	maxReferences = 5
+)
 
 // errVersion marks an installed version the data's rules cannot parse.
 var errVersion = errors.New("unparseable installed version")
@@ -350,7 +354,7 @@ func (s *session) finding(q Query, recs []record, members []int) (Finding, error
 			}
 		}
 		for _, ref := range r.v.References {
-			if len(f.References) < 5 && !slices.Contains(f.References, ref) {
+			if len(f.References) < maxReferences && !slices.Contains(f.References, ref) {
 				f.References = append(f.References, ref)
 			}
 		}

@@ -52,7 +52,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 			if format == "" {
 				format = defaultFormat(out)
 			}
-			w, err := report.New(format)
+			w, err := report.New(format, report.Options{})
 			if err != nil {
 				return err
 			}
@@ -154,10 +154,8 @@ func databaseInfo(m vulndb.Metadata) *report.DatabaseInfo {
 // report from stale data means little.
 func warnStale(p *progress, m vulndb.Metadata, maxAge time.Duration) {
 	var old []string
-	for _, s := range m.Sources {
-		if !s.Snapshot.IsZero() && time.Since(s.Snapshot) > maxAge {
-			old = append(old, fmt.Sprintf("%s from %s", s.Name, s.Snapshot.Format(time.DateOnly)))
-		}
+	for _, s := range m.Stale(time.Now(), maxAge) {
+		old = append(old, fmt.Sprintf("%s from %s", s.Name, s.Snapshot.Format(time.DateOnly)))
 	}
 	if len(old) > 0 {
 		p.warn(fmt.Errorf("vulnerability data is older than %d days (%s); run \"vigil db update\" for current data", int(maxAge.Hours()/24), strings.Join(old, ", ")))

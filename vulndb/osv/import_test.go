@@ -90,7 +90,6 @@ func TestImportDamagedArchive(t *testing.T) {
 	}
 }
 
-
 // TestNewestRecordWins imports one id twice: the newer record replaces the
 // older, including the packages only the older one named.
 func TestNewestRecordWins(t *testing.T) {

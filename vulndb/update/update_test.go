@@ -328,6 +328,10 @@ func TestKillDuringImport(t *testing.T) {
 	if !killedWriting {
 		vulndbtest.Need(t, "no kill landed while the new database was being written")
 	}
+	// A download folder of an update that died too.
+	if err := os.MkdirAll(filepath.Join(dir, ".tmp-download-123", "osv", "Go"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	res, err := update.Import(context.Background(), dir, smallFolder(t), nil)
 	if err != nil {
 		t.Fatalf("import after the crashes: %v", err)
