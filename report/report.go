@@ -1,7 +1,7 @@
 // Package report renders what a scan found, in the format the user asked
 // for. It is the last stage of the pipeline: every format is a Writer in its
-// own sub-package (table, vigiljson, cyclonedx, spdx), and New picks one by
-// name.
+// own sub-package (table, vigiljson, cyclonedx, spdx, sarif, openvex), and
+// New picks one by name.
 package report
 
 import (
@@ -12,6 +12,8 @@ import (
 
 	"github.com/vigilsec/vigil/report/cyclonedx"
 	"github.com/vigilsec/vigil/report/internal/document"
+	"github.com/vigilsec/vigil/report/openvex"
+	"github.com/vigilsec/vigil/report/sarif"
 	"github.com/vigilsec/vigil/report/spdx"
 	"github.com/vigilsec/vigil/report/table"
 	"github.com/vigilsec/vigil/report/vigiljson"
@@ -35,23 +37,33 @@ type Writer interface {
 	Write(w io.Writer, doc *Document) error
 }
 
-// writers maps each format name to its Writer. The format packages are
-// listed here rather than registering themselves so that New and Formats
-// know every format without blank imports.
-var writers = map[string]Writer{
-	"table":          table.Writer{},
-	"json":           vigiljson.Writer{},
-	"cyclonedx-json": cyclonedx.Writer{},
-	"spdx-json":      spdx.Writer{},
+// Options are the choices a user makes about how a report looks. Which
+// findings it holds is the command's choice, made before rendering.
+type Options struct {
+	// ShowSuppressed lists suppressed findings, with their verdicts, in
+	// the table. Machine-readable formats always carry them.
+	ShowSuppressed bool
+}
+
+// writers maps each format name to the constructor of its Writer. The
+// format packages are listed here rather than registering themselves so
+// that New and Formats know every format without blank imports.
+var writers = map[string]func(Options) Writer{
+	"table":          func(o Options) Writer { return table.Writer{ShowSuppressed: o.ShowSuppressed} },
+	"json":           func(Options) Writer { return vigiljson.Writer{} },
+	"cyclonedx-json": func(Options) Writer { return cyclonedx.Writer{} },
+	"spdx-json":      func(Options) Writer { return spdx.Writer{} },
+	"sarif":          func(Options) Writer { return sarif.Writer{} },
+	"openvex":        func(Options) Writer { return openvex.Writer{} },
 }
 
 // New returns the Writer for format.
-func New(format string) (Writer, error) {
+func New(format string, opts Options) (Writer, error) {
 	w, ok := writers[format]
 	if !ok {
 		return nil, fmt.Errorf("unknown report format %q (known: %s)", format, strings.Join(Formats(), ", "))
 	}
-	return w, nil
+	return w(opts), nil
 }
 
 // Formats lists the format names New accepts, sorted.

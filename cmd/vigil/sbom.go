@@ -41,7 +41,7 @@ The default is "table" when stdout is a terminal and "json" otherwise.`,
 			if format == "" {
 				format = defaultFormat(out)
 			}
-			w, err := report.New(format)
+			w, err := report.New(format, report.Options{})
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ func newScanCmd() *cobra.Command {
 		format, file  string
 		failOn        string
 		ignoreUnfixed bool
+		showSupp      bool
 		staleDays     int
 	)
 	cmd := &cobra.Command{
@@ -52,7 +53,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 			if format == "" {
 				format = defaultFormat(out)
 			}
-			w, err := report.New(format, report.Options{})
+			w, err := report.New(format, report.Options{ShowSuppressed: showSupp})
 			if err != nil {
 				return err
 			}
@@ -110,6 +111,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 	cmd.Flags().StringVar(&file, "file", "", "write the report to this file instead of stdout")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding that is not suppressed has this severity or higher: negligible, low, medium, high, critical")
 	cmd.Flags().BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "leave out findings for which no fixed version exists yet")
+	cmd.Flags().BoolVar(&showSupp, "show-suppressed", false, "list findings that triage or a VEX document suppressed, with their evidence (machine formats always include them)")
 	cmd.Flags().IntVar(&staleDays, "db-max-age", 7, "warn when vulnerability data is older than this many days")
 	return cmd
 }

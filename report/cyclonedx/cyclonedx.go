@@ -1,6 +1,7 @@
 // Package cyclonedx renders a report as a CycloneDX 1.6 JSON bill of
 // materials: the image as the BOM's subject, its OS and every component
-// with the layer that brought it.
+// with the layer that brought it, and the vulnerabilities found in them with
+// the verdicts of triage.
 package cyclonedx
 
 import (
@@ -94,6 +95,10 @@ func build(doc *document.Document) (*cdx.BOM, error) {
 	}
 	if deps := dependencies(inv.Components, imageRef, osRef); len(deps) > 0 {
 		bom.Dependencies = &deps
+	}
+	if len(doc.Findings) > 0 {
+		vulns := vulnerabilities(doc.Findings, inv, refs)
+		bom.Vulnerabilities = &vulns
 	}
 	return bom, nil
 }

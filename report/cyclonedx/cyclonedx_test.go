@@ -14,9 +14,11 @@ import (
 
 	"github.com/vigilsec/vigil/image"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/report/internal/document"
 	"github.com/vigilsec/vigil/report/internal/reporttest"
 	"github.com/vigilsec/vigil/report/internal/sbom"
+	"github.com/vigilsec/vigil/vex"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -305,6 +307,15 @@ func TestSchemaCatchesMistakes(t *testing.T) {
 			lic["id"] = "GPL-2+"
 		}},
 		{Name: "unknown component type", Mutate: func(bom map[string]any) { comp(bom, 1)["type"] = "package" }},
+		{Name: "OpenVEX justification in an analysis", Mutate: func(bom map[string]any) {
+			vuln(bom, 2)["analysis"].(map[string]any)["justification"] = string(vex.VulnerableCodeNotPresent)
+		}},
+		{Name: "OpenVEX status as analysis state", Mutate: func(bom map[string]any) {
+			vuln(bom, 2)["analysis"].(map[string]any)["state"] = string(vex.Fixed)
+		}},
+		{Name: "unknown scoring method", Mutate: func(bom map[string]any) {
+			vuln(bom, 0)["ratings"].([]any)[0].(map[string]any)["method"] = "CVSSv3.1"
+		}},
 		{Name: "license list mixed with an expression", Mutate: func(bom map[string]any) {
 			c := comp(bom, 1)
 			c["licenses"] = append(c["licenses"].([]any), map[string]any{"expression": "MIT"})
@@ -312,6 +323,143 @@ func TestSchemaCatchesMistakes(t *testing.T) {
 	})
 }
 
+func vuln(bom map[string]any, i int) map[string]any {
+	return bom["vulnerabilities"].([]any)[i].(map[string]any)
+}
+
 func comp(bom map[string]any, i int) map[string]any {
 	return bom["components"].([]any)[i].(map[string]any)
+}
+
+func TestVulnerabilities(t *testing.T) {
+	doc := reporttest.Document()
+	_, bom := write(t, schema(t), doc)
+	if bom.Vulnerabilities == nil || len(*bom.Vulnerabilities) != len(doc.Findings) {
+		t.Fatalf("vulnerabilities = %v, want one per finding (%d)", bom.Vulnerabilities, len(doc.Findings))
+	}
+	refs := map[string]bool{}
+	for _, c := range *bom.Components {
+		refs[c.BOMRef] = true
+	}
+	byID := map[string]cdx.Vulnerability{}
+	for i, v := range *bom.Vulnerabilities {
+		f := &doc.Findings[i]
+		byID[v.ID] = v
+		if v.ID != f.ID || v.BOMRef == "" || refs[v.BOMRef] {
+			t.Errorf("vulnerability %d: id %s bom-ref %q, want %s and a bom-ref of its own", i, v.ID, v.BOMRef, f.ID)
+		}
+		refs[v.BOMRef] = true
+		if a := *v.Affects; len(a) != 1 || a[0].Ref != f.Component.Ref || !refs[a[0].Ref] {
+			t.Errorf("%s affects %+v, want its component %s", v.ID, a, f.Component.Ref)
+		}
+	}
+	props := func(v cdx.Vulnerability) map[string]string {
+		m := map[string]string{}
+		for _, p := range *v.Properties {
+			m[p.Name] = p.Value
+		}
+		return m
+	}
+
+	fixed := byID["CVE-2024-9143"]
+	if r := *fixed.Ratings; len(r) != 1 || r[0].Method != cdx.ScoringMethodCVSSv31 || *r[0].Score != 4.3 || r[0].Severity != cdx.SeverityMedium ||
+		r[0].Vector != "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:L/A:N" {
+		t.Errorf("CVE-2024-9143 ratings = %+v", r)
+	}
+	if v := *(*fixed.Affects)[0].Range; len(v) != 2 || v[0] != (cdx.AffectedVersions{Version: "3.0.14-1~deb12u2", Status: cdx.VulnerabilityStatusAffected}) ||
+		v[1] != (cdx.AffectedVersions{Version: "3.0.15-1~deb12u1", Status: cdx.VulnerabilityStatusNotAffected}) {
+		t.Errorf("CVE-2024-9143 versions = %+v", v)
+	}
+	if fixed.Recommendation != "Upgrade libssl3 (source package openssl) to 3.0.15-1~deb12u1 or later." || fixed.Analysis != nil {
+		t.Errorf("CVE-2024-9143 recommendation %q, analysis %+v", fixed.Recommendation, fixed.Analysis)
+	}
+	if p := props(fixed); p["vigil:kev"] != "false" || p["vigil:fix-state"] != "fixed" || p["vigil:layer"] != reporttest.BaseLayer.DiffID || p["vigil:layer:base"] != "true" {
+		t.Errorf("CVE-2024-9143 properties = %v", p)
+	}
+
+	if r := *byID["CVE-2024-13176"].Ratings; len(r) != 1 || r[0] != (cdx.VulnerabilityRating{Severity: cdx.SeverityUnknown}) {
+		t.Errorf("unknown severity: ratings = %+v, want one rating saying unknown and nothing more", r)
+	}
+
+	kev := byID["CVE-2025-22871"]
+	if p := props(kev); p["vigil:kev"] != "true" || p["vigil:kev:dateAdded"] != "2025-06-02" || p["vigil:layer:base"] != "false" {
+		t.Errorf("KEV properties = %v", p)
+	}
+	if r := *kev.References; len(r) != 1 || r[0].ID != "GO-2025-3563" {
+		t.Errorf("aliases as references = %+v", r)
+	}
+
+	suppressed := byID["CVE-2025-0395"]
+	want := &cdx.VulnerabilityAnalysis{
+		State:  cdx.IASResolved,
+		Detail: "The installed glibc 2.36-9+deb12u10 carries the fix, backported by Debian.\nchangelog /usr/share/doc/libc6/changelog.Debian.gz: glibc (2.36-9+deb12u10): Fix a buffer overflow in assert() (CVE-2025-0395).",
+	}
+	if a := suppressed.Analysis; a == nil || *a != *want {
+		t.Errorf("suppressed analysis = %+v, want %+v", a, want)
+	}
+	if v := *(*suppressed.Affects)[0].Range; v[0].Status != cdx.VulnerabilityStatusNotAffected {
+		t.Errorf("a suppressed finding's installed version is %s", v[0].Status)
+	}
+}
+
+// TestAnalysisMapping renders every OpenVEX status and justification and
+// checks the BOM still validates with the CycloneDX value it maps to.
+func TestAnalysisMapping(t *testing.T) {
+	tests := []struct {
+		status        vex.Status
+		justification vex.Justification
+		state         cdx.ImpactAnalysisState
+		want          cdx.ImpactAnalysisJustification
+	}{
+		{vex.NotAffected, vex.ComponentNotPresent, cdx.IASNotAffected, cdx.IAJCodeNotPresent},
+		{vex.NotAffected, vex.VulnerableCodeNotPresent, cdx.IASNotAffected, cdx.IAJCodeNotPresent},
+		{vex.NotAffected, vex.VulnerableCodeNotInExecutePath, cdx.IASNotAffected, cdx.IAJCodeNotReachable},
+		{vex.NotAffected, vex.VulnerableCodeCannotBeControlledByAdversary, cdx.IASNotAffected, cdx.IAJRequiresEnvironment},
+		{vex.NotAffected, vex.InlineMitigationsAlreadyExist, cdx.IASNotAffected, cdx.IAJProtectedByMitigatingControl},
+		{vex.Fixed, "", cdx.IASResolved, ""},
+		{vex.Affected, "", cdx.IASExploitable, ""},
+		{vex.UnderInvestigation, "", cdx.IASInTriage, ""},
+	}
+	sch := schema(t)
+	for _, tt := range tests {
+		t.Run(string(tt.status)+"/"+string(tt.justification), func(t *testing.T) {
+			doc := reporttest.Document()
+			doc.Findings = doc.Findings[:1]
+			doc.Findings[0].Verdict = &vex.Verdict{Status: tt.status, Justification: tt.justification, Impact: "because", By: "test"}
+			_, bom := write(t, sch, doc)
+			a := (*bom.Vulnerabilities)[0].Analysis
+			if a.State != tt.state || a.Justification != tt.want || a.Detail != "because" {
+				t.Errorf("analysis = %+v, want state %s justification %s", a, tt.state, tt.want)
+			}
+		})
+	}
+}
+
+func TestRatingMethods(t *testing.T) {
+	doc := reporttest.Document()
+	doc.Findings = doc.Findings[:1]
+	doc.Findings[0].CVSS = []match.CVSS{
+		{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Score: 9.8, Source: "cvss:nvd"},
+		{Version: "4.0", Vector: "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", Score: 9.3, Source: "cvss:cna"},
+		{Version: "3.0", Vector: "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Score: 9.8, Source: "osv:DSA-1"},
+		{Version: "2.0", Vector: "AV:N/AC:L/Au:N/C:P/I:P/A:P", Score: 7.5, Source: "cvss:nvd"},
+	}
+	doc.Findings[0].Severity = match.SeverityCritical
+	_, bom := write(t, schema(t), doc)
+	r := *(*bom.Vulnerabilities)[0].Ratings
+	want := []struct {
+		method cdx.ScoringMethod
+		source string
+	}{{cdx.ScoringMethodCVSSv31, "NVD"}, {cdx.ScoringMethodCVSSv4, "CNA"}, {cdx.ScoringMethodCVSSv3, "OSV"}, {cdx.ScoringMethodCVSSv2, "NVD"}}
+	if len(r) != len(want) {
+		t.Fatalf("%d ratings, want %d", len(r), len(want))
+	}
+	for i, w := range want {
+		if r[i].Method != w.method || r[i].Source == nil || r[i].Source.Name != w.source || r[i].Vector != doc.Findings[0].CVSS[i].Vector {
+			t.Errorf("rating %d = %+v, want method %s source %s", i, r[i], w.method, w.source)
+		}
+	}
+	if r[0].Severity != cdx.SeverityCritical {
+		t.Errorf("first rating severity %s, want the finding's", r[0].Severity)
+	}
 }

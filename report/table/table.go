@@ -1,5 +1,6 @@
-// Package table renders a report for people: a short header about the image
-// and one aligned row per component.
+// Package table renders a report for people: a short header about the image,
+// one aligned row per component, the vulnerabilities grouped by component and
+// the hygiene issues.
 package table
 
 import (
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,10 +20,14 @@ import (
 )
 
 // Writer renders the table format. It never colours its output.
-type Writer struct{}
+type Writer struct {
+	// ShowSuppressed lists the findings a verdict suppressed, with the
+	// verdict and its evidence; otherwise the table only counts them.
+	ShowSuppressed bool
+}
 
 // Write renders doc to w.
-func (Writer) Write(w io.Writer, doc *document.Document) error {
+func (tw Writer) Write(w io.Writer, doc *document.Document) error {
 	if err := doc.Validate(); err != nil {
 		return err
 	}
@@ -30,24 +36,35 @@ func (Writer) Write(w io.Writer, doc *document.Document) error {
 	// Every value below comes from the image, so each goes through clean:
 	// a package name must not be able to move the cursor or recolour the
 	// user's terminal.
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Image:\t%s\n", clean(imageLine(inv)))
+	hw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(hw, "Image:\t%s\n", clean(imageLine(inv)))
 	distro := "unknown"
 	if d := inv.Distro; d != nil {
 		distro = cmp.Or(d.PrettyName, strings.TrimSpace(d.ID+" "+d.VersionID))
 	}
-	fmt.Fprintf(tw, "Distro:\t%s\n", clean(distro))
-	fmt.Fprintf(tw, "Layers:\t%d\n", len(inv.Layers))
-	fmt.Fprintf(tw, "Components:\t%d\n", len(inv.Components))
-	tw.Flush()
+	fmt.Fprintf(hw, "Distro:\t%s\n", clean(distro))
+	fmt.Fprintf(hw, "Layers:\t%d\n", len(inv.Layers))
+	fmt.Fprintf(hw, "Components:\t%d\n", len(inv.Components))
+	if db := doc.Database; db != nil {
+		fmt.Fprintf(hw, "Vulnerability data:\t%s\n", clean(database(db)))
+	}
+	hw.Flush()
 	if len(inv.Components) > 0 {
 		fmt.Fprintln(ew)
-		fmt.Fprintln(tw, "NAME\tVERSION\tTYPE\tLAYER")
+		fmt.Fprintln(hw, "NAME\tVERSION\tTYPE\tLAYER")
 		for _, i := range order(inv.Components) {
 			c := &inv.Components[i]
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clean(document.FullName(c)), clean(c.Version), clean(c.Type), clean(layer(c)))
+			fmt.Fprintf(hw, "%s\t%s\t%s\t%s\n", clean(document.FullName(c)), clean(c.Version), clean(c.Type), clean(layer(c)))
 		}
-		tw.Flush()
+		hw.Flush()
+	}
+	// A document without match results has no vulnerability section: an
+	// empty one would claim the image was checked.
+	if len(doc.Findings) > 0 || doc.MatchStats != nil {
+		writeVulnerabilities(ew, doc, tw.ShowSuppressed)
+	}
+	if len(doc.Issues) > 0 {
+		writeIssues(ew, doc.Issues)
 	}
 	if len(inv.Warnings) > 0 {
 		fmt.Fprintf(ew, "\nWarnings:\n")
@@ -75,6 +92,22 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// database says which data the findings come from and how old it is.
+func database(db *document.DatabaseInfo) string {
+	var parts []string
+	if !db.Built.IsZero() {
+		parts = append(parts, "built "+db.Built.UTC().Format(time.DateOnly))
+	}
+	for _, s := range db.Sources {
+		p := s.Name
+		if !s.Snapshot.IsZero() {
+			p += " " + s.Snapshot.UTC().Format(time.DateOnly)
+		}
+		parts = append(parts, p)
+	}
+	return cmp.Or(strings.Join(parts, ", "), "unknown")
 }
 
 func imageLine(inv *inventory.Inventory) string {
@@ -109,20 +142,16 @@ func order(comps []inventory.Component) []int {
 const shortDiffID = 12
 
 func layer(c *inventory.Component) string {
-	l := c.Layer
-	if l == nil {
+	if c.Layer == nil {
 		return "-"
 	}
-	s := "#" + strconv.Itoa(l.Index)
-	if hex := l.DiffID[strings.IndexByte(l.DiffID, ':')+1:]; hex != "" {
-		s += " " + hex[:min(len(hex), shortDiffID)]
-	}
-	return s
+	return layerName(c.Layer)
 }
 
 // clean escapes what a terminal would interpret (control characters, bidi
-// overrides, invalid UTF-8) and the tab that would break the alignment.
-// strconv.Quote would do the same but add quotes around every cell.
+// overrides, invalid UTF-8), the tab that would break the alignment, and
+// spaces other than ' ', which could forge it. strconv.QuoteToGraphic would
+// do most of this, but keeps those spaces and adds quotes around every cell.
 func clean(s string) string {
 	ok := true
 	for _, r := range s {
@@ -134,6 +163,19 @@ func clean(s string) string {
 	if ok {
 		return s
 	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r != utf8.RuneError && unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += n
+	}
+	return b.String()
 }

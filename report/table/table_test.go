@@ -9,9 +9,13 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/vigilsec/vigil/hygiene"
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/layers"
+	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/report/internal/document"
 	"github.com/vigilsec/vigil/report/internal/reporttest"
+	"github.com/vigilsec/vigil/vex"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -20,7 +24,9 @@ func render(t *testing.T, inv *inventory.Inventory) string {
 	t.Helper()
 	doc := reporttest.Document()
 	if inv != nil {
-		doc.Inventory = inv
+		// A document about this inventory alone: the fixture's findings
+		// are about another.
+		doc = &document.Document{Inventory: inv, Tool: doc.Tool, Created: doc.Created}
 	}
 	var buf bytes.Buffer
 	if err := (Writer{}).Write(&buf, doc); err != nil {
@@ -138,6 +144,8 @@ func TestHostileTextIsEscaped(t *testing.T) {
 		{"newline forges a row", "pkg\nroot 1.0 deb #0", `pkg\nroot 1.0 deb #0`},
 		{"bidi override", "gnp.\u202eexe", `gnp.\u202eexe`},
 		{"invalid UTF-8", "caf\xe9", `caf\xe9`},
+		{"wide space forges alignment", "a\u2000b", `a\u2000b`},
+		{"replacement character", "a\ufffdb", `a\ufffdb`},
 		{"printable unicode is kept", "naïve-库", "naïve-库"},
 	}
 	for _, tt := range tests {
@@ -193,5 +201,196 @@ func TestWriteErrors(t *testing.T) {
 		if err := (Writer{}).Write(&failWriter{after: after}, reporttest.Document()); !errors.Is(err, errFull) {
 			t.Errorf("failing after %d writes: err = %v, want %v", after, err, errFull)
 		}
+	}
+}
+
+func TestGoldenShowSuppressed(t *testing.T) {
+	var buf bytes.Buffer
+	if err := (Writer{ShowSuppressed: true}).Write(&buf, reporttest.Document()); err != nil {
+		t.Fatal(err)
+	}
+	reporttest.Golden(t, "testdata/fixture-suppressed.golden", buf.Bytes(), *update)
+}
+
+// section returns the lines of out from the one equal to title up to the
+// next blank line.
+func section(out, title string) []string {
+	lines := strings.Split(out, "\n")
+	i := slices.Index(lines, title)
+	if i < 0 {
+		return nil
+	}
+	end := slices.Index(lines[i:], "")
+	return lines[i+1 : i+end]
+}
+
+func TestVulnerabilities(t *testing.T) {
+	tests := []struct {
+		name           string
+		showSuppressed bool
+		want           []string // lines, each compared after collapsing spaces
+	}{
+		{"suppressed counted", false, []string{
+			"ID SEVERITY FIX KEV SUMMARY",
+			"stdlib@go1.23.4 (golang, layer #1 f3c9a0d4b8e2, application)",
+			"CVE-2025-22871 critical 1.23.8 KEV Request smuggling due to acceptance of invalid chunked data…",
+			"libssl3@3.0.14-1~deb12u2 (deb, layer #0 8d853c8add5d, base image)",
+			"CVE-2024-9143 medium 3.0.15-1~deb12u1 Use of the low-level GF(2^m) elliptic curve APIs with untru…",
+			"CVE-2024-13176 unknown not fixed A timing side-channel which could potentially allow recover…",
+			"Total: 3 (critical 1, high 0, medium 1, low 0, negligible 0, unknown 1); 1 suppressed (use --show-suppressed)",
+		}},
+		{"suppressed shown with evidence", true, []string{
+			"ID SEVERITY FIX KEV SUMMARY",
+			"stdlib@go1.23.4 (golang, layer #1 f3c9a0d4b8e2, application)",
+			"CVE-2025-22871 critical 1.23.8 KEV Request smuggling due to acceptance of invalid chunked data…",
+			"libssl3@3.0.14-1~deb12u2 (deb, layer #0 8d853c8add5d, base image)",
+			"CVE-2024-9143 medium 3.0.15-1~deb12u1 Use of the low-level GF(2^m) elliptic curve APIs with untru…",
+			"CVE-2024-13176 unknown not fixed A timing side-channel which could potentially allow recover…",
+			"libc6@2.36-9+deb12u10 (deb, layer #0 8d853c8add5d, base image)",
+			"CVE-2025-0395 unknown not fixed suppressed (fixed, triage/backport): The installed glibc 2.…",
+			"changelog /usr/share/doc/libc6/changelog.Debian.gz: glibc (2.36-9+deb12u10): Fix a buffer overflow in assert() (CVE-2025-0395).",
+			"Total: 3 (critical 1, high 0, medium 1, low 0, negligible 0, unknown 1); 1 suppressed, shown above",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := (Writer{ShowSuppressed: tt.showSuppressed}).Write(&buf, reporttest.Document()); err != nil {
+				t.Fatal(err)
+			}
+			got := section(buf.String(), "Vulnerabilities:")
+			for i := range got {
+				got[i] = strings.Join(strings.Fields(got[i]), " ")
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("vulnerabilities section:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestNoMatchNoVulnerabilitySection(t *testing.T) {
+	doc := reporttest.Document()
+	doc.Findings, doc.MatchStats = nil, nil
+	var buf bytes.Buffer
+	if err := (Writer{}).Write(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Vulnerabilities:") {
+		t.Errorf("a document without matching has a vulnerability section:\n%s", buf.String())
+	}
+	// Matching ran and found nothing: say so.
+	doc.MatchStats = &match.Stats{}
+	buf.Reset()
+	if err := (Writer{}).Write(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := section(buf.String(), "Vulnerabilities:"); !slices.Equal(got, []string{"Total: 0 (critical 0, high 0, medium 0, low 0, negligible 0, unknown 0)"}) {
+		t.Errorf("vulnerabilities section = %q", got)
+	}
+}
+
+func TestFixCell(t *testing.T) {
+	for _, tt := range []struct {
+		state match.FixState
+		fixed string
+		want  string
+	}{
+		{match.FixStateFixed, "1.2.3", "1.2.3"},
+		{match.FixStateNotFixed, "", "not fixed"},
+		{match.FixStateUnknown, "", "unknown"},
+		{"", "", "unknown"},
+	} {
+		if got := fix(&match.Finding{FixState: tt.state, FixedVersion: tt.fixed}); got != tt.want {
+			t.Errorf("fix(%s, %q) = %q, want %q", tt.state, tt.fixed, got, tt.want)
+		}
+	}
+}
+
+func TestHygiene(t *testing.T) {
+	out := render(t, nil)
+	got := section(out, "Hygiene:")
+	for i := range got {
+		got[i] = strings.Join(strings.Fields(got[i]), " ")
+	}
+	want := []string{
+		"RULE SEVERITY LOCATION TITLE",
+		"vigil/secret critical /root/.npmrc (added in layer #1, deleted in #2) npm access token in a deleted file",
+		"vigil/modified-file high /usr/lib/x86_64-linux-gnu/libssl.so.3 (layer #1) package file changed after installation",
+		"vigil/personal-email low config.Labels.maintainer personal e-mail address in the image config",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("hygiene section:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestHostileFindingsAreEscaped(t *testing.T) {
+	const evil = "x\x1b[2J\n\u202e\t"
+	doc := reporttest.Document()
+	f := &doc.Findings[0]
+	f.ID, f.Summary, f.FixedVersion, f.Component.Ref, f.Component.Name = evil, evil, evil, "", evil
+	f.Verdict = &vex.Verdict{Status: vex.NotAffected, Impact: evil, By: evil, Evidence: []vex.Evidence{{Kind: evil, Location: evil, Detail: evil}}}
+	doc.Issues[0].Rule, doc.Issues[0].Path, doc.Issues[0].Title = evil, evil, evil
+	var buf bytes.Buffer
+	if err := (Writer{ShowSuppressed: true}).Write(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range buf.String() {
+		if r != '\n' && (!unicode.IsPrint(r) || r == unicode.ReplacementChar) {
+			t.Fatalf("output holds %U:\n%q", r, buf.String())
+		}
+	}
+	if n := strings.Count(buf.String(), `x\x1b[2J\n\u202e\t`); n < 5 {
+		t.Errorf("the hostile string appears escaped %d times, want at least 5:\n%s", n, buf.String())
+	}
+}
+
+// FuzzHostileText puts arbitrary text in every string the image controls
+// and checks the table never passes a terminal control through.
+func FuzzHostileText(f *testing.F) {
+	for _, s := range []string{"evil\x1b[2J", "a\tb\nc", "gnp.\u202eexe", "caf\xe9", "naïve-库"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		doc := reporttest.Document()
+		c := &doc.Inventory.Components[0]
+		c.Name, c.Version, c.Type = s, s, s
+		doc.Inventory.Warnings = []string{s}
+		fd := &doc.Findings[0]
+		fd.ID, fd.Summary, fd.FixedVersion, fd.Component.Name, fd.Component.Version = s, s, s, s, s
+		fd.Verdict = &vex.Verdict{Status: vex.NotAffected, Impact: s, By: s, Evidence: []vex.Evidence{{Kind: s, Location: s, Detail: s}}}
+		is := &doc.Issues[0]
+		is.Rule, is.Path, is.Title, is.Severity = s, s, s, hygiene.Severity(s)
+		var buf bytes.Buffer
+		if err := (Writer{ShowSuppressed: true}).Write(&buf, doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range buf.String() {
+			if r != '\n' && (!unicode.IsPrint(r) || r == unicode.ReplacementChar) {
+				t.Fatalf("output holds %U", r)
+			}
+		}
+	})
+}
+
+func TestGroupTitleOrigin(t *testing.T) {
+	f := &match.Finding{Component: match.ComponentRef{Type: "deb", Name: "zlib1g", Version: "1:1.2.13.dfsg-1"}}
+	tests := []struct {
+		name      string
+		base      bool
+		baseKnown bool
+		want      string
+	}{
+		{"base layer", true, true, ", base image)"},
+		{"application layer of an image with a known base", false, true, ", application)"},
+		{"no base boundary in the history", false, false, "layer #1 000000000001)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.Layer = &layers.Info{Index: 1, DiffID: "sha256:000000000001", Base: tc.base}
+			if got := groupTitle(nil, f, tc.baseKnown); !strings.HasSuffix(got, tc.want) {
+				t.Errorf("groupTitle = %q, want suffix %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -3,8 +3,6 @@
 package vigiljson
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/vigilsec/vigil/report/internal/document"
@@ -12,7 +10,7 @@ import (
 
 // SchemaVersion is the version of the output's shape. Adding a field is a
 // minor change; removing or renaming one is a major one.
-const SchemaVersion = "1.0"
+const SchemaVersion = "1.1"
 
 // Writer renders Vigil's JSON format.
 type Writer struct{}
@@ -30,13 +28,5 @@ func (Writer) Write(w io.Writer, doc *document.Document) error {
 	if err := doc.Validate(); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	// Package URLs carry '&' and '<' is legal in versions; HTML escaping
-	// would only make them harder to read.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(Output{SchemaVersion: SchemaVersion, Document: doc}); err != nil {
-		return fmt.Errorf("write json report: %w", err)
-	}
-	return nil
+	return document.WriteJSON(w, Output{SchemaVersion: SchemaVersion, Document: doc}, "json report")
 }

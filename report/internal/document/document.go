@@ -5,12 +5,17 @@
 package document
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/vigilsec/vigil/hygiene"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/match"
 )
 
 // Document is everything a report can show.
@@ -20,6 +25,45 @@ type Document struct {
 	// Created is when the scan ran. Writers take it from here rather than
 	// from the clock so that the same document renders to the same bytes.
 	Created time.Time `json:"created"`
+
+	// Findings are the vulnerabilities to report, already filtered by the
+	// command (--ignore-unfixed); suppressed ones included, with their
+	// verdicts. Writers render what they get, in the order they get it.
+	Findings []match.Finding `json:"findings,omitempty"`
+	// MatchStats says what matching covered; nil when it did not run.
+	MatchStats *match.Stats `json:"matchStats,omitempty"`
+	// Database names the vulnerability data the findings come from; nil
+	// when matching did not run.
+	Database *DatabaseInfo `json:"database,omitempty"`
+	// Issues are the hygiene problems found.
+	Issues []hygiene.Issue `json:"issues,omitempty"`
+}
+
+// DatabaseInfo is what a report says about the vulnerability database.
+type DatabaseInfo struct {
+	// Built is when the database was built.
+	Built   time.Time        `json:"built,omitzero"`
+	Sources []DatabaseSource `json:"sources,omitempty"`
+}
+
+// DatabaseSource is one source of vulnerability data.
+type DatabaseSource struct {
+	// Name identifies the source as vulndb does: "osv/Debian", "kev", "cvss".
+	Name string `json:"name"`
+	// Snapshot is the newest modification time in the source's data; zero
+	// when the data carries none.
+	Snapshot time.Time `json:"snapshot,omitzero"`
+}
+
+// Suppressed counts the findings whose verdict means no action is needed.
+func (d *Document) Suppressed() int {
+	n := 0
+	for i := range d.Findings {
+		if d.Findings[i].Verdict.Suppressed() {
+			n++
+		}
+	}
+	return n
 }
 
 // ToolInfo names the program that made the report.
@@ -66,4 +110,17 @@ func FullName(c *inventory.Component) string {
 		return c.Namespace + ":" + c.Name
 	}
 	return c.Name
+}
+
+// WriteJSON writes v as the JSON formats of Vigil's own making write it:
+// indented, and without HTML escaping, since package URLs carry '&' and '<'
+// is legal in versions. format names the format in the error.
+func WriteJSON(w io.Writer, v any, format string) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write %s: %w", format, err)
+	}
+	return nil
 }

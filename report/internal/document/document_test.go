@@ -1,10 +1,14 @@
 package document
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/vex"
 )
 
 func TestFullName(t *testing.T) {
@@ -52,5 +56,31 @@ func TestToolString(t *testing.T) {
 		if got := tt.tool.String(); got != tt.want {
 			t.Errorf("%+v.String() = %q, want %q", tt.tool, got, tt.want)
 		}
+	}
+}
+
+func TestSuppressed(t *testing.T) {
+	d := &Document{Findings: []match.Finding{
+		{ID: "unexamined"},
+		{ID: "not affected", Verdict: &vex.Verdict{Status: vex.NotAffected}},
+		{ID: "fixed", Verdict: &vex.Verdict{Status: vex.Fixed}},
+		{ID: "affected", Verdict: &vex.Verdict{Status: vex.Affected}},
+		{ID: "under investigation", Verdict: &vex.Verdict{Status: vex.UnderInvestigation}},
+	}}
+	if got := d.Suppressed(); got != 2 {
+		t.Errorf("Suppressed() = %d, want 2 (not affected, fixed)", got)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, map[string]string{"purl": "pkg:deb/debian/a@1?arch=amd64&distro=debian-12"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\n  \"purl\": \"pkg:deb/debian/a@1?arch=amd64&distro=debian-12\"\n}\n"; buf.String() != want {
+		t.Errorf("WriteJSON = %q, want %q", buf.String(), want)
+	}
+	if err := WriteJSON(&buf, func() {}, "test"); err == nil || !strings.Contains(err.Error(), "write test") {
+		t.Errorf("unencodable value: err = %v", err)
 	}
 }

@@ -13,10 +13,14 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/vigilsec/vigil/hygiene"
 	"github.com/vigilsec/vigil/image"
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/layers"
+	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/report/internal/document"
+	"github.com/vigilsec/vigil/vex"
+	"github.com/vigilsec/vigil/vulndb"
 )
 
 // Created is the fixed creation time of Document, so that golden files do
@@ -45,15 +49,27 @@ var (
 		CreatedBy: "COPY /out/ / # buildkit",
 		Created:   time.Date(2026, 3, 13, 17, 4, 11, 0, time.UTC),
 	}
+	// CleanupLayer deletes a file AppLayer added; its bytes still ship in
+	// AppLayer's blob.
+	CleanupLayer = layers.Info{
+		Index:     2,
+		Digest:    "sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e",
+		DiffID:    "sha256:7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f",
+		MediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+		Size:      93,
+		CreatedBy: "RUN /bin/sh -c rm /root/.npmrc # buildkit",
+		Created:   time.Date(2026, 3, 13, 17, 4, 12, 0, time.UTC),
+	}
 )
 
 // Document returns a document over a realistic inventory: a Debian 12 image
 // with dpkg packages (and their source packages), a Go binary with its
-// modules and standard library, a Python, an npm scoped and a Maven package.
+// modules and standard library, a Python, an npm scoped and a Maven package,
+// with vulnerability findings and hygiene issues.
 // Licenses mix SPDX ids, a compound expression and free text, as package
 // metadata does. Each call returns a new document the caller may change.
 func Document() *document.Document {
-	base, app := BaseLayer, AppLayer
+	base, app, cleanup := BaseLayer, AppLayer, CleanupLayer
 	deb := func(name, version, arch, srcName, srcVersion string, licenses ...string) inventory.Component {
 		purl := "pkg:deb/debian/" + name + "@" + escapeVersion(version) + "?arch=" + arch + "&distro=debian-12"
 		if srcName != name {
@@ -88,8 +104,8 @@ func Document() *document.Document {
 	}
 	comps := []inventory.Component{
 		deb("ca-certificates", "20230311", "all", "ca-certificates", "20230311", "GPL-2.0-or-later", "MPL-2.0"),
-		deb("libc6", "2.36-9+deb12u9", "amd64", "glibc", "2.36-9+deb12u9", "LGPL-2.1-or-later", "GPL-2.0-or-later"),
-		deb("libssl3", "3.0.15-1~deb12u1", "amd64", "openssl", "3.0.15-1~deb12u1", "Apache-2.0"),
+		deb("libc6", "2.36-9+deb12u10", "amd64", "glibc", "2.36-9+deb12u10", "LGPL-2.1-or-later", "GPL-2.0-or-later"),
+		deb("libssl3", "3.0.14-1~deb12u2", "amd64", "openssl", "3.0.14-1~deb12u2", "Apache-2.0"),
 		deb("tzdata", "2024b-0+deb12u1", "all", "tzdata", "2024b-0+deb12u1", "public-domain"),
 		deb("zlib1g", "1:1.2.13.dfsg-1", "amd64", "zlib", "1:1.2.13.dfsg-1", "Zlib"),
 		gomod("github.com/acme", "payments", "v1.4.2", "pkg:golang/github.com/acme/payments@v1.4.2", map[string]string{"go.main": "true"}),
@@ -134,12 +150,161 @@ func Document() *document.Document {
 				ID: "debian", VersionID: "12", Codename: "bookworm",
 				PrettyName: "Debian GNU/Linux 12 (bookworm)",
 			},
-			Layers:     []layers.Info{base, app},
+			Layers:     []layers.Info{base, app, cleanup},
 			Components: comps,
 			Warnings:   []string{"cataloger python (layer 1): read /usr/lib/python3/dist-packages/broken.dist-info/METADATA: unexpected EOF"},
 		},
-		Tool:    document.ToolInfo{Name: "vigil", Version: "0.1.0"},
-		Created: Created,
+		Tool:     document.ToolInfo{Name: "vigil", Version: "0.1.0"},
+		Created:  Created,
+		Findings: findings(comps),
+		MatchStats: &match.Stats{
+			Components:  len(comps),
+			Checked:     map[string]int{"Debian:12": 5, "Go": 4, "PyPI": 1},
+			Vulnerable:  map[string]int{"Debian:12": 2, "Go": 1},
+			Unsupported: map[string]int{"no matcher for maven": 1, "no matcher for npm": 1},
+			Warnings:    map[string]int{},
+		},
+		Database: &document.DatabaseInfo{
+			Built: time.Date(2026, 3, 14, 6, 0, 0, 0, time.UTC),
+			Sources: []document.DatabaseSource{
+				{Name: "osv/Debian", Snapshot: time.Date(2025, 2, 12, 23, 1, 7, 0, time.UTC)},
+				{Name: "osv/Go"},
+				{Name: "kev", Snapshot: time.Date(2025, 8, 25, 0, 0, 0, 0, time.UTC)},
+				{Name: "cvss"},
+			},
+		},
+		Issues: issues(comps, &app, &cleanup),
+	}
+}
+
+// findings are what matching the fixture's inventory against the records
+// in /work/shared/vulndata finds, one of each kind a writer must render:
+// a fixed Debian CVE, a Go standard library one in the KEV catalog, one with
+// no CVSS vector anywhere (and no fix), and one the data lists as open that
+// triage found fixed by a backport, with its evidence. Ids, versions,
+// vectors and texts are the records'.
+func findings(comps []inventory.Component) []match.Finding {
+	byName := func(name string) (match.ComponentRef, *layers.Info) {
+		for i := range comps {
+			if c := &comps[i]; c.Name == name {
+				return match.ComponentRef{Ref: c.Ref, Type: c.Type, Name: c.Name, Version: c.Version, PURL: c.PURL, Source: c.Source}, c.Layer
+			}
+		}
+		panic("reporttest: no component " + name)
+	}
+	libssl, libsslLayer := byName("libssl3")
+	libc, libcLayer := byName("libc6")
+	stdlib, stdlibLayer := byName("stdlib")
+	debian := func(id string) []match.DataSource {
+		return []match.DataSource{{Ecosystem: "Debian:12", Package: "openssl", ID: id}}
+	}
+	return []match.Finding{
+		{
+			ID:               "CVE-2024-9143",
+			Summary:          "Use of the low-level GF(2^m) elliptic curve APIs with untrusted explicit values for the field polynomial can lead to out-of-bounds memory reads or writes.",
+			Component:        libssl,
+			InstalledVersion: "3.0.14-1~deb12u2",
+			FixedVersion:     "3.0.15-1~deb12u1",
+			FixedVersions:    []string{"3.0.15-1~deb12u1"},
+			FixState:         match.FixStateFixed,
+			Severity:         match.SeverityMedium,
+			CVSS:             []match.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:L/A:N", Score: 4.3, Source: "cvss:adp"}},
+			Layer:            libsslLayer,
+			References:       []vulndb.Reference{{Type: "ADVISORY", URL: "https://security-tracker.debian.org/tracker/CVE-2024-9143"}},
+			DataSources:      debian("CVE-2024-9143"),
+		},
+		{
+			ID:               "CVE-2024-13176",
+			Summary:          "A timing side-channel which could potentially allow recovering the private key exists in the ECDSA signature computation.",
+			Component:        libssl,
+			InstalledVersion: "3.0.14-1~deb12u2",
+			FixState:         match.FixStateNotFixed,
+			Severity:         match.SeverityUnknown,
+			Layer:            libsslLayer,
+			References:       []vulndb.Reference{{Type: "ADVISORY", URL: "https://security-tracker.debian.org/tracker/CVE-2024-13176"}},
+			DataSources:      debian("CVE-2024-13176"),
+		},
+		{
+			// The Debian snapshot lists CVE-2025-0395 as open; 2.36-9+deb12u10
+			// fixed it, as its changelog says.
+			ID:               "CVE-2025-0395",
+			Related:          []string{"USN-7259-1"},
+			Summary:          "When the assert() function in the GNU C Library versions 2.13 to 2.40 fails, it does not allocate enough space for the assertion failure message string and size information, which may lead to a buffer overflow if the message string size aligns to page size.",
+			Component:        libc,
+			InstalledVersion: "2.36-9+deb12u10",
+			FixState:         match.FixStateNotFixed,
+			Severity:         match.SeverityUnknown,
+			Layer:            libcLayer,
+			DataSources:      []match.DataSource{{Ecosystem: "Debian:12", Package: "glibc", ID: "CVE-2025-0395"}},
+			Verdict: &vex.Verdict{
+				Status: vex.Fixed,
+				Impact: "The installed glibc 2.36-9+deb12u10 carries the fix, backported by Debian.",
+				Evidence: []vex.Evidence{{
+					Kind:     "changelog",
+					Location: "/usr/share/doc/libc6/changelog.Debian.gz",
+					Detail:   "glibc (2.36-9+deb12u10): Fix a buffer overflow in assert() (CVE-2025-0395).",
+				}},
+				By: "triage/backport",
+			},
+		},
+		{
+			// The record's severity is NVD's; the KEV entry is the fixture's
+			// own: no standard library CVE go1.23.4 has is in the catalog,
+			// and the writers must show one.
+			ID:               "CVE-2025-22871",
+			Aliases:          []string{"GO-2025-3563"},
+			Summary:          "Request smuggling due to acceptance of invalid chunked data in net/http",
+			Component:        stdlib,
+			InstalledVersion: "go1.23.4",
+			FixedVersion:     "1.23.8",
+			FixedVersions:    []string{"1.23.8"},
+			FixState:         match.FixStateFixed,
+			Severity:         match.SeverityCritical,
+			CVSS:             []match.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N", Score: 9.1, Source: "cvss:nvd"}},
+			KEV:              &vulndb.KEV{DateAdded: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+			Layer:            stdlibLayer,
+			Symbols:          []vulndb.Import{{Path: "net/http/internal", Symbols: []string{"chunkedReader.Read", "readChunkLine"}}},
+			References:       []vulndb.Reference{{Type: "FIX", URL: "https://go.dev/cl/652998"}, {Type: "REPORT", URL: "https://go.dev/issue/71988"}},
+			DataSources:      []match.DataSource{{Ecosystem: "Go", Package: "stdlib", ID: "GO-2025-3563"}},
+		},
+	}
+}
+
+// issues are one hygiene issue of each kind the formats render
+// differently: a secret a later layer deleted, an address in the image
+// config, and a package file changed after installation.
+func issues(comps []inventory.Component, app, cleanup *layers.Info) []hygiene.Issue {
+	return []hygiene.Issue{
+		{
+			Rule:        "vigil/secret",
+			Severity:    hygiene.Critical,
+			Title:       "npm access token in a deleted file",
+			Message:     "/root/.npmrc holds an npm access token; layer 2 deletes the file, but layer 1 still ships it.",
+			Path:        "/root/.npmrc",
+			Layer:       app,
+			DeletedIn:   cleanup,
+			Evidence:    "//registry.npmjs.org/:_authToken=npm_Xr7…",
+			Remediation: "Revoke the token, and pass it to the build as a secret mount instead of copying it into a layer.",
+		},
+		{
+			Rule:        "vigil/personal-email",
+			Severity:    hygiene.Low,
+			Title:       "personal e-mail address in the image config",
+			Message:     "The maintainer label names a personal address.",
+			Field:       "config.Labels.maintainer",
+			Evidence:    "j…@gmail.com",
+			Remediation: "Name a team address or the organisation instead.",
+		},
+		{
+			Rule:        "vigil/modified-file",
+			Severity:    hygiene.High,
+			Title:       "package file changed after installation",
+			Message:     "/usr/lib/x86_64-linux-gnu/libssl.so.3 does not match the digest dpkg recorded for libssl3; layer 1 replaced it.",
+			Path:        "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+			Layer:       app,
+			Remediation: "Install changed libraries as packages, or rebuild from a clean base.",
+			Component:   Ref(&inventory.Inventory{Components: comps}, "libssl3"),
+		},
 	}
 }
 
@@ -204,7 +369,12 @@ func Schema(t testing.TB, main string, others ...string) *jsonschema.Schema {
 		if err != nil {
 			t.Fatalf("parse %s: %v", file, err)
 		}
-		id, _ := doc.(map[string]any)["$id"].(string)
+		// Draft-04 schemas (SARIF's) name themselves with "id".
+		m, _ := doc.(map[string]any)
+		id, _ := m["$id"].(string)
+		if id == "" {
+			id, _ = m["id"].(string)
+		}
 		if id == "" {
 			t.Fatalf("%s has no $id", file)
 		}
