@@ -6,11 +6,16 @@
 #     layer with a Go binary — as a ratio to the floor (read and decompress
 #     every layer once), printed side by side; Syft too when it is on PATH or
 #     in /tmp/peers/bin. Goal: <= 1.3x the floor.
-#  2. Peak RSS of `vigil sbom` on images of ~0.3 and ~1 GB. Goal: <= 150 MB,
+#  2. Cold `vigil scan` of the same image (inventory + matching against the
+#     shared data) beside the floor and osv-scanner on the same data, when
+#     osv-scanner is on PATH, in /tmp/peers/bin or /tmp/vigil-compare/bin
+#     (bench/compare/osv-scanner.sh builds it). Goal: <= 1.3x the floor.
+#  3. Peak RSS of `vigil sbom` on images of ~0.3 and ~1 GB. Goal: <= 150 MB,
 #     flat as the image grows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local PATH=/usr/local/go/bin:$PATH:/tmp/peers/bin
+export GOTOOLCHAIN=local PATH=/usr/local/go/bin:$PATH:/tmp/peers/bin:/tmp/vigil-compare/bin
+SHARED=$(readlink -f "${SHARED:-../shared}")
 B=${VIGIL_BENCH_DIR:-/tmp/vigil-bench}
 MIRROR=${VIGIL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 RUNS=${RUNS:-3}
@@ -54,6 +59,28 @@ printf '%-8s %8.2f %8.2f %10.1f\n' vigil "$vw" "$(echo "$vw/$fw" | bc -l)" "$(ec
 if command -v syft >/dev/null 2>&1; then
   read -r sw sr < <(timed syft scan -q -o json "docker-archive:$B/debian3.tar")
   printf '%-8s %8.2f %8.2f %10.1f\n' syft "$sw" "$(echo "$sw/$fw" | bc -l)" "$(echo "$sr/1024" | bc -l)"
+fi
+
+echo "== cold scan (inventory + matching) of the same image, median of $RUNS"
+"$B/vigil" db import "$SHARED/vulndata" --db "$B/db" >/dev/null
+read -r vw vr < <(timed "$B/vigil" scan -q -o json --db "$B/db" "docker-archive:$B/debian3.tar")
+printf '%-12s %8s %8s %10s\n' tool wall_s ratio rss_mb
+printf '%-12s %8.2f %8.2f %10.1f\n' floor "$fw" 1 "$(echo "$fr/1024" | bc -l)"
+printf '%-12s %8.2f %8.2f %10.1f\n' vigil "$vw" "$(echo "$vw/$fw" | bc -l)" "$(echo "$vr/1024" | bc -l)"
+if command -v osv-scanner >/dev/null 2>&1; then
+  mkdir -p "$B/osvdb/osv-scalibr"
+  for z in "$SHARED"/vulndata/osv/*/all.zip; do
+    e=$(basename "$(dirname "$z")"); mkdir -p "$B/osvdb/osv-scalibr/$e"; cp -u "$z" "$B/osvdb/osv-scalibr/$e/all.zip"
+  done
+  # osv-scanner exits 1 when it finds vulnerabilities; that is success here.
+  cat > "$B/osvscan.sh" <<OSV
+#!/bin/sh
+osv-scanner scan image --archive "$B/debian3.tar" --offline --offline-vulnerabilities \\
+  --local-db-path "$B/osvdb" --all-packages --format json --output-file "$B/osv.json"
+[ \$? -le 1 ]
+OSV
+  read -r ow or < <(timed sh "$B/osvscan.sh")
+  printf '%-12s %8.2f %8.2f %10.1f\n' osv-scanner "$ow" "$(echo "$ow/$fw" | bc -l)" "$(echo "$or/1024" | bc -l)"
 fi
 
 echo "== peak RSS as the image grows (goal <= 150 MB, flat)"

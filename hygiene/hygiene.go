@@ -17,6 +17,7 @@ import (
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/layers"
 	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/workload"
 )
 
 // Severity of an issue.
@@ -66,6 +67,10 @@ type Input struct {
 	Inventory *inventory.Inventory
 	// Findings are the vulnerability findings, when matching ran.
 	Findings []match.Finding
+	// Workloads say how the image is deployed, from --context files
+	// (Compose, Kubernetes manifests, OCI config.json); empty when none
+	// was given.
+	Workloads []workload.Workload
 }
 
 // Check is one kind of hygiene problem.

@@ -1,7 +1,7 @@
 // Package scan runs Vigil's image pipeline for the commands: acquire the
-// image, walk its layers exactly once, build the inventory, and match it
-// against vulnerability data. Every stage plugs in here so that all of them
-// read the image through the same single walk.
+// image, walk its layers exactly once, build the inventory, match it against
+// vulnerability data and run the hygiene checks. Every stage plugs in here so
+// that all of them read the image through the same single walk.
 package scan
 
 import (
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/vigilsec/vigil/hygiene"
 	"github.com/vigilsec/vigil/image"
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/inventory/apk"
@@ -22,6 +23,7 @@ import (
 	"github.com/vigilsec/vigil/layers"
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/vulndb"
+	"github.com/vigilsec/vigil/workload"
 )
 
 // Catalogers returns the default catalogers, one per ecosystem.
@@ -42,6 +44,12 @@ type Options struct {
 	Catalogers []inventory.Cataloger
 	// DB, when set, matches the inventory against vulnerability data.
 	DB *vulndb.DB
+	// Checks are the hygiene checks to run. Those that read file contents
+	// see every file of every layer as the walk streams it.
+	Checks []hygiene.Check
+	// Workloads say how the image is deployed (from --context files), for
+	// the configuration checks.
+	Workloads []workload.Workload
 	// Status, when set, is told what the pipeline is doing now.
 	Status func(msg string)
 }
@@ -55,6 +63,8 @@ type Result struct {
 	// Findings and MatchStats are set when Options.DB was.
 	Findings   []match.Finding
 	MatchStats *match.Stats
+	// Issues are what the hygiene checks found.
+	Issues []hygiene.Issue
 }
 
 // Close releases the walk's and the source's temporary storage.
@@ -90,6 +100,7 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 		keep := wants.Want(name, mode, size, head)
 		return osrelease.Wants(name) || keep
 	}
+	lopts.Observe = hygiene.Observe(opts.Checks)
 	if src.Dir != "" {
 		res.FS, err = layers.FromDir(src.Dir, lopts)
 	} else {
@@ -125,6 +136,23 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("match %s: %w", ref, err)
 		}
 		res.Findings, res.MatchStats = findings, &stats
+	}
+
+	if len(opts.Checks) > 0 {
+		status("checking image hygiene")
+		in := &hygiene.Input{Source: src, FS: res.FS, Inventory: inv, Findings: res.Findings, Workloads: opts.Workloads}
+		for _, c := range opts.Checks {
+			issues, err := c.Run(ctx, in)
+			if err != nil {
+				if ctx.Err() != nil {
+					res.Close()
+					return nil, ctx.Err()
+				}
+				// One broken check must not hide what the others found.
+				inv.Warnings = append(inv.Warnings, fmt.Sprintf("hygiene check %s: %v", c.Name(), err))
+			}
+			res.Issues = append(res.Issues, issues...)
+		}
 	}
 	return res, nil
 }

@@ -8,10 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilsec/vigil/hygiene/all"
+	"github.com/vigilsec/vigil/hygiene/config"
+	"github.com/vigilsec/vigil/hygiene/email"
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/scan"
 	"github.com/vigilsec/vigil/vulndb"
+	"github.com/vigilsec/vigil/workload"
 )
 
 func init() { commands = append(commands, newScanCmd) }
@@ -27,17 +31,26 @@ func newScanCmd() *cobra.Command {
 		failOn        string
 		ignoreUnfixed bool
 		showSupp      bool
+		scanners      []string
+		contexts      []string
+		emailAllow    string
 		staleDays     int
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
-		Short: "Find the vulnerabilities that are really in an image",
+		Short: "Find the vulnerabilities and hygiene problems that are really in an image",
 		Long: `scan walks every layer of IMAGE once, lists its packages (as "vigil sbom" does) and
 matches them against the local vulnerability database, which "vigil db import" or
 "vigil db update" fills. Each finding names the package, the installed and fixed
 versions, the severity from its CVSS vector (or "unknown" when no vector is known:
 Vigil never guesses), whether CISA lists it as exploited (KEV), and the layer that
 brought the package in.
+
+It also checks the image's hygiene in the same pass over the layers: secrets in
+any layer (also ones a later layer deleted), personal e-mail addresses in the
+metadata, package files changed after installation, an outdated or end-of-life
+base, and risky configuration (with --context, of the deployment too).
+--scanners picks what to run.
 
 Formats: ` + strings.Join(report.Formats(), ", ") + `.
 The default is "table" when stdout is a terminal and "json" otherwise.
@@ -61,21 +74,43 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 			if err != nil {
 				return err
 			}
-			dir, err := dbDir(db)
+			want, err := parseScanners(scanners)
 			if err != nil {
 				return err
 			}
-			vdb, err := vulndb.Open(dir)
-			if err != nil {
-				return err
-			}
-			defer vdb.Close()
-
 			p := newProgress(img.quiet)
-			warnStale(p, vdb.Metadata(), time.Duration(staleDays)*24*time.Hour)
 			opts := img.options(cmd, p)
-			opts.DB = vdb
 			opts.Status = p.status
+			if want["vuln"] {
+				dir, err := dbDir(db)
+				if err != nil {
+					return err
+				}
+				vdb, err := vulndb.Open(dir)
+				if err != nil {
+					return err
+				}
+				defer vdb.Close()
+				warnStale(p, vdb.Metadata(), time.Duration(staleDays)*24*time.Hour)
+				opts.DB = vdb
+			}
+			for _, path := range contexts {
+				ws, err := workload.LoadWarn(path, p.warn)
+				if err != nil {
+					return fmt.Errorf("--context %s: %w", path, err)
+				}
+				opts.Workloads = append(opts.Workloads, ws...)
+			}
+			checks, err := all.Default(all.Options{Email: email.Options{AllowList: emailAllow}})
+			if err != nil {
+				return err
+			}
+			checks = append(checks, config.New())
+			for _, c := range checks {
+				if want[c.Name()] {
+					opts.Checks = append(opts.Checks, c)
+				}
+			}
 			res, err := scan.Run(cmd.Context(), args[0], opts)
 			p.done()
 			if err != nil {
@@ -93,7 +128,10 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 				Created:    time.Now().UTC(),
 				Findings:   findings,
 				MatchStats: res.MatchStats,
-				Database:   databaseInfo(vdb.Metadata()),
+				Issues:     res.Issues,
+			}
+			if opts.DB != nil {
+				doc.Database = databaseInfo(opts.DB.Metadata())
 			}
 			if err := writeReport(out, file, w, doc); err != nil {
 				return err
@@ -112,8 +150,27 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding that is not suppressed has this severity or higher: negligible, low, medium, high, critical")
 	cmd.Flags().BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "leave out findings for which no fixed version exists yet")
 	cmd.Flags().BoolVar(&showSupp, "show-suppressed", false, "list findings that triage or a VEX document suppressed, with their evidence (machine formats always include them)")
+	cmd.Flags().StringSliceVar(&scanners, "scanners", scannerNames, "what to look for: "+strings.Join(scannerNames, ","))
+	cmd.Flags().StringArrayVar(&contexts, "context", nil, "a Docker Compose file, Kubernetes manifests or an OCI config.json saying how the image runs (repeatable)")
+	cmd.Flags().StringVar(&emailAllow, "email-allow-list", "", "file of addresses your organisation publishes on purpose (one address or *@domain per line)")
 	cmd.Flags().IntVar(&staleDays, "db-max-age", 7, "warn when vulnerability data is older than this many days")
 	return cmd
+}
+
+// scannerNames are the --scanners values: "vuln" is matching, the others
+// are hygiene checks by name.
+var scannerNames = []string{"vuln", "secret", "email", "integrity", "config", "base"}
+
+func parseScanners(names []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(strings.ToLower(n))
+		if !slices.Contains(scannerNames, n) {
+			return nil, fmt.Errorf("--scanners: unknown scanner %q (known: %s)", n, strings.Join(scannerNames, ", "))
+		}
+		want[n] = true
+	}
+	return want, nil
 }
 
 func parseSeverity(s string) (match.Severity, error) {
