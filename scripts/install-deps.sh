@@ -12,8 +12,9 @@ export GOTOOLCHAIN=local PATH=/usr/local/go/bin:$HOME/go/bin:$PATH
 # runc, busybox-static: real containers for the runtime tests
 # clang, llvm, libbpf-dev, bpftool: regenerate the eBPF objects (go generate)
 # zstd, libarchive-tools: zstd layers and archive checks; nodejs/npm: real npm packages
+# openssh-client: ssh-keygen makes real keys for the secret scanner tests
 APT_PKGS=(debootstrap dpkg-dev rpm docker-registry skopeo runc busybox-static zstd libarchive-tools
-          clang llvm libbpf-dev bpftool ca-certificates git npm)
+          clang llvm libbpf-dev bpftool ca-certificates git npm openssh-client iproute2)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

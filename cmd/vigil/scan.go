@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigilsec/vigil/hygiene/all"
-	"github.com/vigilsec/vigil/hygiene/config"
 	"github.com/vigilsec/vigil/hygiene/email"
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/report"
@@ -105,7 +104,6 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 			if err != nil {
 				return err
 			}
-			checks = append(checks, config.New())
 			for _, c := range checks {
 				if want[c.Name()] {
 					opts.Checks = append(opts.Checks, c)
