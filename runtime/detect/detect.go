@@ -142,8 +142,19 @@ func (d *Detector) checkExec(ev event.Event) []Alert {
 		return []Alert{d.alert(ev, RuleShell, Critical, ev.Path,
 			fmt.Sprintf("Shell spawned in container (%s)", ev.Path), extra)}
 	}
-	return []Alert{d.alert(ev, RuleNewExecutable, Warning, ev.Path,
+	return []Alert{d.alert(ev, RuleNewExecutable, Warning, ev.Path+"\x00"+applet(ev),
 		fmt.Sprintf("Executable %s is not in the profile", ev.Path), extra)}
+}
+
+// applet is the name a process was started as. A multi-call binary (busybox)
+// is one file but many programs: "nc -l" and "sleep 1" are different
+// behaviours, so the applet is part of a new-executable incident's identity
+// and one does not hide the other.
+func applet(ev event.Event) string {
+	if len(ev.Proc.Args) == 0 {
+		return ""
+	}
+	return path.Base(ev.Proc.Args[0])
 }
 
 // CheckSyscalls returns an alert for each syscall name the profile lacks.

@@ -126,3 +126,24 @@ func TestLimiterBounded(t *testing.T) {
 		t.Errorf("%d incidents kept, limit 100", len(l.incidents))
 	}
 }
+
+// TestMultiCallApplets: busybox's nc and sleep are one file but different
+// programs; neither may hide the other behind incident deduplication, while
+// repeats of one applet stay one incident.
+func TestMultiCallApplets(t *testing.T) {
+	d := New(loadProfile(t), Container{ID: "web-1", Image: "web:1"}, nil)
+	exec := func(args ...string) Alert {
+		as := d.Check(event.Event{Kind: event.Exec, Path: "/bin/busybox", Proc: event.Process{PID: 9, Args: args}})
+		if len(as) != 1 || as[0].Rule != RuleNewExecutable {
+			t.Fatalf("%v: want one new-executable alert, got %+v", args, as)
+		}
+		return as[0]
+	}
+	sleep, nc, sleepAgain := exec("sleep", "1"), exec("nc", "-l", "-p", "7777"), exec("/bin/sleep", "2")
+	if sleep.key == nc.key {
+		t.Errorf("sleep and nc share the incident key %q", sleep.key)
+	}
+	if sleep.key != sleepAgain.key {
+		t.Errorf("two runs of sleep are different incidents: %q, %q", sleep.key, sleepAgain.key)
+	}
+}
