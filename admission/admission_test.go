@@ -1,0 +1,512 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vigilsec/vigil/internal/testimage"
+	"github.com/vigilsec/vigil/policy"
+	"github.com/vigilsec/vigil/trust"
+)
+
+// fixture is a registry with a signed non-root image, an unsigned one and
+// a signed root one, and a webhook served over HTTPS on 127.0.0.1.
+type fixture struct {
+	host                      string
+	signed, unsigned, rootImg string // image references by digest
+	signedTag                 string
+	registryHits              atomic.Int64
+	url                       string
+	handler                   *Handler
+	client                    *http.Client
+}
+
+func newFixture(t testing.TB, mod func(*Config)) *fixture {
+	t.Helper()
+	f := &fixture{}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.registryHits.Add(1)
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.host = strings.TrimPrefix(srv.URL, "http://")
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := trust.NewSigner("test.key", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonRoot := func() v1.Image {
+		img, err := random.Image(128, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		cf.Config.User = "10001"
+		img, err = mutate.ConfigFile(img, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	push := func(repo string, img v1.Image, sign bool) string {
+		ref := testimage.Push(t, f.host, repo, img)
+		if sign {
+			d, err := name.NewDigest(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := trust.Sign(context.Background(), d, signer, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ref
+	}
+	f.signed = push("app:1", nonRoot(), true)
+	f.signedTag = f.host + "/app:1"
+	f.unsigned = push("other:1", nonRoot(), false)
+	root, err := random.Image(128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rootImg = push("root:1", root, true)
+
+	p, err := policy.Load("testdata/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Policy: p, Keys: []*trust.PublicKey{signer.Pub}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler = h
+	f.url, f.client = serveTLS(t, h)
+	return f
+}
+
+// serveTLS runs the webhook's own server with a certificate made for
+// 127.0.0.1 and returns its validate URL and a client trusting it.
+func serveTLS(t testing.TB, h http.Handler) (string, *http.Client) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "vigil-admission.vigil.svc"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"vigil-admission.vigil.svc"},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer("127.0.0.1:0", h, certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeTLS(l, "", "")
+	t.Cleanup(func() { srv.Close() })
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 200,
+	}}
+	return "https://" + l.Addr().String() + ValidatePath, client
+}
+
+func secure() *corev1.SecurityContext {
+	no := false
+	return &corev1.SecurityContext{AllowPrivilegeEscalation: &no, Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+}
+
+func podSpecWith(images ...string) corev1.PodSpec {
+	var s corev1.PodSpec
+	for i, im := range images {
+		s.Containers = append(s.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: im, SecurityContext: secure()})
+	}
+	return s
+}
+
+// review builds an AdmissionReview for obj as the API server sends it.
+func review(t testing.TB, obj k8sruntime.Object, op admissionv1.Operation) []byte {
+	t.Helper()
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvk := map[string]metav1.GroupVersionKind{
+		"*v1.Pod":         {Version: "v1", Kind: "Pod"},
+		"*v1.Deployment":  {Group: "apps", Version: "v1", Kind: "Deployment"},
+		"*v1.StatefulSet": {Group: "apps", Version: "v1", Kind: "StatefulSet"},
+		"*v1.DaemonSet":   {Group: "apps", Version: "v1", Kind: "DaemonSet"},
+		"*v1.ReplicaSet":  {Group: "apps", Version: "v1", Kind: "ReplicaSet"},
+		"*v1.Job":         {Group: "batch", Version: "v1", Kind: "Job"},
+		"*v1.CronJob":     {Group: "batch", Version: "v1", Kind: "CronJob"},
+		"*v1.ConfigMap":   {Version: "v1", Kind: "ConfigMap"},
+	}[fmt.Sprintf("%T", obj)]
+	rv := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID:       types.UID("uid-" + gvk.Kind),
+			Kind:      gvk,
+			Resource:  metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"},
+			Namespace: "prod",
+			Operation: op,
+			Object:    k8sruntime.RawExtension{Raw: raw},
+		},
+	}
+	b, err := json.Marshal(rv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (f *fixture) post(t testing.TB, body []byte, query string) (int, *admissionv1.AdmissionResponse) {
+	t.Helper()
+	resp, err := f.client.Post(f.url+query, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decode response: %v", err)
+	}
+	if out.Response == nil {
+		t.Fatal("response without a response")
+	}
+	return resp.StatusCode, out.Response
+}
+
+func meta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: "prod"} }
+
+func tpl(spec corev1.PodSpec) corev1.PodTemplateSpec { return corev1.PodTemplateSpec{Spec: spec} }
+
+func TestReview(t *testing.T) {
+	f := newFixture(t, nil)
+	yes := true
+	privileged := podSpecWith(f.signed)
+	privileged.Containers[0].SecurityContext.Privileged = &yes
+	addCaps := podSpecWith(f.signed)
+	addCaps.Containers[0].SecurityContext.Capabilities.Add = []corev1.Capability{"SYS_ADMIN"}
+	debug := podSpecWith(f.signed)
+	debug.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger", Image: f.unsigned, SecurityContext: secure()}}}
+	initUnsigned := podSpecWith(f.signed)
+	initUnsigned.InitContainers = []corev1.Container{{Name: "init", Image: f.unsigned, SecurityContext: secure()}}
+
+	for _, tc := range []struct {
+		name    string
+		obj     k8sruntime.Object
+		op      admissionv1.Operation
+		allowed bool
+		want    []string // in the denial message, or in warnings when allowed
+	}{
+		{"signed non-root pod", &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.signed)}, admissionv1.Create, true, nil},
+		{"tag resolves to the signed digest", &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.signedTag)}, admissionv1.Create, true, []string{"digest-pinning"}},
+		{"unsigned image in a deployment", &appsv1.Deployment{ObjectMeta: meta("d"), Spec: appsv1.DeploymentSpec{Template: tpl(podSpecWith(f.unsigned))}}, admissionv1.Create, false, []string{"required-signer", "no verified signature"}},
+		{"root image in a statefulset", &appsv1.StatefulSet{ObjectMeta: meta("s"), Spec: appsv1.StatefulSetSpec{Template: tpl(podSpecWith(f.rootImg))}}, admissionv1.Update, false, []string{"non-root"}},
+		{"privileged daemonset", &appsv1.DaemonSet{ObjectMeta: meta("ds"), Spec: appsv1.DaemonSetSpec{Template: tpl(privileged)}}, admissionv1.Create, false, []string{"not-privileged"}},
+		{"added capability in a replicaset", &appsv1.ReplicaSet{ObjectMeta: meta("rs"), Spec: appsv1.ReplicaSetSpec{Template: tpl(addCaps)}}, admissionv1.Create, false, []string{"SYS_ADMIN"}},
+		{"unsigned init container in a job", &batchv1.Job{ObjectMeta: meta("j"), Spec: batchv1.JobSpec{Template: tpl(initUnsigned)}}, admissionv1.Create, false, []string{"container init", "required-signer"}},
+		{"unsigned ephemeral container", &corev1.Pod{ObjectMeta: meta("p"), Spec: debug}, admissionv1.Update, false, []string{"container debugger", "required-signer"}},
+		{"signed cronjob", &batchv1.CronJob{ObjectMeta: meta("cj"), Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: tpl(podSpecWith(f.signed))}}}}, admissionv1.Create, true, nil},
+		{"missing image", &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.host + "/nope@sha256:" + strings.Repeat("0", 64))}, admissionv1.Create, false, []string{"fail-closed", "nope"}},
+		{"unsupported kind", &corev1.ConfigMap{ObjectMeta: meta("cm")}, admissionv1.Create, false, []string{"unsupported kind"}},
+		{"delete is allowed", &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.unsigned)}, admissionv1.Delete, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, resp := f.post(t, review(t, tc.obj, tc.op), "")
+			if code != http.StatusOK || !strings.HasPrefix(string(resp.UID), "uid-") {
+				t.Fatalf("status %d uid %q", code, resp.UID)
+			}
+			if resp.Allowed != tc.allowed {
+				t.Fatalf("allowed %v, want %v: %+v", resp.Allowed, tc.allowed, resp.Result)
+			}
+			text := strings.Join(resp.Warnings, "\n")
+			if !resp.Allowed {
+				if resp.Result == nil || resp.Result.Code != http.StatusForbidden {
+					t.Fatalf("denial without a 403 status: %+v", resp.Result)
+				}
+				text = resp.Result.Message
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("%q does not mention %q", text, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	f := newFixture(t, nil)
+	good := review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.signed)}, admissionv1.Create)
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"not json", "{", "decode admission review"},
+		{"v1beta1", strings.Replace(string(good), "admission.k8s.io/v1", "admission.k8s.io/v1beta1", 1), "want admission.k8s.io/v1"},
+		{"no request", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, "no request"},
+		{"no uid", strings.Replace(string(good), `"uid":"uid-Pod"`, `"uid":""`, 1), "no uid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, resp := f.post(t, []byte(tc.body), "")
+			if code != http.StatusBadRequest || resp.Allowed || !strings.Contains(resp.Result.Message, tc.want) {
+				t.Fatalf("status %d allowed %v result %+v", code, resp.Allowed, resp.Result)
+			}
+		})
+	}
+	// A well-formed review whose object is not the kind it claims.
+	for _, bad := range []string{
+		strings.Replace(string(good), `"containers":[`, `"containers":7,"x":[`, 1),
+		strings.Replace(string(good), `"kind":"Pod"}`, `"kind":"Deployment","group":"apps"}`, 1),
+	} {
+		if bad == string(good) {
+			t.Fatal("replacement did not apply")
+		}
+		if _, resp := f.post(t, []byte(bad), ""); resp.Allowed {
+			t.Fatalf("allowed a review whose object is not what it claims: %s", bad)
+		}
+	}
+}
+
+// TestRecord checks that recorded inputs replay to the same decision.
+func TestRecord(t *testing.T) {
+	type rec struct {
+		in *policy.Input
+		d  *policy.Decision
+	}
+	ch := make(chan rec, 10)
+	f := newFixture(t, func(c *Config) {
+		c.Record = func(in *policy.Input, d *policy.Decision) { ch <- rec{in, d} }
+	})
+	f.post(t, review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.rootImg)}, admissionv1.Create), "")
+	r := <-ch
+	if r.in.Container.Name != "c0" || r.in.Workload.Kind != "Pod" || len(r.in.Signatures) != 1 || r.d.Allowed() {
+		t.Fatalf("recorded %+v -> %+v", r.in, r.d)
+	}
+	b, err := json.Marshal(r.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := policy.ReadInput(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Load("testdata/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(p.Evaluate(t.Context(), in))
+	want, _ := json.Marshal(r.d)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("replayed decision %s, recorded %s", got, want)
+	}
+}
+
+// TestCache checks that a second decision for the same digest asks the
+// registry nothing.
+func TestCache(t *testing.T) {
+	f := newFixture(t, nil)
+	body := review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.signed)}, admissionv1.Create)
+	if _, resp := f.post(t, body, ""); !resp.Allowed {
+		t.Fatalf("denied: %+v", resp.Result)
+	}
+	before := f.registryHits.Load()
+	if _, resp := f.post(t, body, ""); !resp.Allowed {
+		t.Fatalf("denied: %+v", resp.Result)
+	}
+	if n := f.registryHits.Load() - before; n != 0 {
+		t.Fatalf("cached decision made %d registry requests", n)
+	}
+}
+
+// TestFailurePolicy checks fail-closed (default) and fail-open on an
+// unreachable registry, and that the request's timeout is honoured.
+func TestFailurePolicy(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(20 * time.Second):
+		}
+	}))
+	t.Cleanup(func() {
+		hang.CloseClientConnections()
+		hang.Close()
+	})
+	hung := strings.TrimPrefix(hang.URL, "http://") + "/slow@sha256:" + strings.Repeat("1", 64)
+
+	closed := newFixture(t, nil)
+	body := review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(hung)}, admissionv1.Create)
+	start := time.Now()
+	_, resp := closed.post(t, body, "?timeout=2s")
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "deadline exceeded") {
+		t.Fatalf("hung registry: allowed %v %+v", resp.Allowed, resp.Result)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("answered after %v, past the request's 2s timeout", d)
+	}
+
+	open := newFixture(t, func(c *Config) { c.FailOpen = true })
+	_, resp = open.post(t, body, "?timeout=2s")
+	if !resp.Allowed || len(resp.Warnings) == 0 || !strings.Contains(resp.Warnings[0], "fail-open") {
+		t.Fatalf("fail-open: allowed %v warnings %v", resp.Allowed, resp.Warnings)
+	}
+	// Fail-open never overrides a policy denial.
+	_, resp = open.post(t, review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(open.unsigned)}, admissionv1.Create), "")
+	if resp.Allowed {
+		t.Fatal("fail-open allowed a policy denial")
+	}
+}
+
+func FuzzDecodeReview(f *testing.F) {
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":{"spec":{"containers":[{"name":"a","image":"x"}]}}}}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rv, err := decodeReview(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		podSpec(rv.Request) // must not panic
+	})
+}
+
+// BenchmarkCachedDecision measures decisions for a cached digest over
+// HTTPS at 100 concurrent requests and reports p50 and p99 latency.
+func BenchmarkCachedDecision(b *testing.B) {
+	f := newFixture(b, nil)
+	body := review(b, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.signed)}, admissionv1.Create)
+	if _, resp := f.post(b, body, ""); !resp.Allowed {
+		b.Fatalf("denied: %+v", resp.Result)
+	}
+	// Open the 100 connections first: a TLS handshake is paid once per
+	// connection by the API server, not per decision.
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if _, resp := f.post(b, body, ""); !resp.Allowed {
+				b.Errorf("denied: %+v", resp.Result)
+			}
+		})
+	}
+	wg.Wait()
+	lat := make(chan time.Duration, 1<<20)
+	// RunParallel starts SetParallelism*GOMAXPROCS goroutines.
+	b.SetParallelism(max(1, 100/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			start := time.Now()
+			resp, err := f.client.Post(f.url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var out admissionv1.AdmissionReview
+			err = json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if err != nil || !out.Response.Allowed {
+				b.Errorf("decision failed: %v", err)
+				return
+			}
+			select {
+			case lat <- time.Since(start):
+			default:
+			}
+		}
+	})
+	b.StopTimer()
+	close(lat)
+	var all []time.Duration
+	for d := range lat {
+		all = append(all, d)
+	}
+	reportPercentiles(b, all)
+}
+
+// BenchmarkCachedReview measures the handler alone (decode, policy,
+// encode) for a cached digest, without TLS or the network.
+func BenchmarkCachedReview(b *testing.B) {
+	f := newFixture(b, nil)
+	body := review(b, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(f.signed)}, admissionv1.Create)
+	h := f.handler
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, ValidatePath, bytes.NewReader(body)))
+		if !strings.Contains(w.Body.String(), `"allowed":true`) {
+			b.Fatalf("denied: %s", w.Body)
+		}
+	}
+}
