@@ -125,6 +125,10 @@ func imageInput(cmd *cobra.Command, reg *registryFlags, ref string, tf *trustFla
 		name = ref
 	}
 	in := &policy.Input{Image: policy.ImageInput(name, h, src.Config, time.Now())}
+	if src.Info.Scheme != image.SchemeRegistry {
+		// A path parses as a Docker Hub name; an archive has no registry.
+		in.Image.Registry, in.Image.Repository, in.Image.Tag = "", "", ""
+	}
 	if !tf.set() {
 		return in, nil
 	}

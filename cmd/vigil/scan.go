@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ func newScanCmd() *cobra.Command {
 		scanners      []string
 		contexts      []string
 		emailAllow    string
+		gate          policyGate
 		staleDays     int
 	)
 	cmd := &cobra.Command{
@@ -54,7 +56,12 @@ base, and risky configuration (with --context, of the deployment too).
 Formats: ` + strings.Join(report.Formats(), ", ") + `.
 The default is "table" when stdout is a terminal and "json" otherwise.
 
-Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
+With --policy, the same scan is judged by a policy (YAML rules with CEL
+expressions; "vigil policy rules" lists the bundled ones), with the image's
+signatures and provenance when --key or the keyless flags are given.
+
+Exit codes: 0 passed, 1 a finding at or above --fail-on or a policy deny rule
+failed, 2 an error.`,
 		Example: `  vigil db import ../shared/vulndata
   vigil scan docker-archive:app.tar
   vigil scan 127.0.0.1:5000/app:1 --insecure -o sarif --fail-on high
@@ -134,11 +141,17 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 			if err := writeReport(out, file, w, doc); err != nil {
 				return err
 			}
+			// Both gates report before the exit code is decided, so one
+			// run tells the user everything that failed.
+			gateErr := gate.run(cmd, &registryFlags{insecure: img.insecure}, args[0], res)
+			if gateErr != nil && !errors.Is(gateErr, errPolicy) {
+				return gateErr
+			}
 			if n := countAtOrAbove(findings, threshold); n > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "vigil: %d finding(s) at or above %s severity\n", n, failOn)
 				return errPolicy
 			}
-			return nil
+			return gateErr
 		},
 	}
 	img.register(cmd.Flags())
@@ -151,6 +164,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 an error.`,
 	cmd.Flags().StringSliceVar(&scanners, "scanners", scannerNames, "what to look for: "+strings.Join(scannerNames, ","))
 	cmd.Flags().StringArrayVar(&contexts, "context", nil, "a Docker Compose file, Kubernetes manifests or an OCI config.json saying how the image runs (repeatable)")
 	cmd.Flags().StringVar(&emailAllow, "email-allow-list", "", "file of addresses your organisation publishes on purpose (one address or *@domain per line)")
+	gate.register(cmd.Flags())
 	cmd.Flags().IntVar(&staleDays, "db-max-age", 7, "warn when vulnerability data is older than this many days")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -143,4 +144,40 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dbDirT)
 	}
 	os.Exit(code)
+}
+
+// TestScanPolicy: the CI gate on a real image. debootstrap's root has no
+// USER, so non-root must deny with its reason; a warn rule never fails the run.
+func TestScanPolicy(t *testing.T) {
+	testimage.Require(t, "root", "debootstrap")
+	db := testDB(t)
+	archive := testimage.WriteDockerArchive(t, testimage.DebianImage(t), "vigil-test/debian:12")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	deny := write("deny.yaml", "name: ci\nrules:\n  - use: non-root\n  - use: digest-pinning\n    action: warn\n")
+	warnOnly := write("warn.yaml", "name: ci\nrules:\n  - use: non-root\n    action: warn\n")
+	bad := write("bad.yaml", "name: ci\nrules:\n  - name: typo\n    action: deny\n    expression: input.imge.pinned\n")
+	for _, tc := range []struct {
+		name   string
+		policy string
+		code   int
+		stderr string
+	}{
+		{"deny rule fails", deny, exitPolicy, "DENY  non-root"},
+		{"warn rule only warns", warnOnly, exitOK, "WARN  non-root"},
+		{"policy that does not compile", bad, exitError, "bad.yaml:5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := vigil(t, "scan", "-q", "-o", "json", "--db", db, "--scanners", "vuln", "--policy", tc.policy, "docker-archive:"+archive)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.stderr)
+			}
+		})
+	}
 }
