@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigilsec/vigil/internal/testimage"
+	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
+
 	"github.com/vigilsec/vigil/inventory"
-	"github.com/vigilsec/vigil/layers"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current results")
@@ -24,13 +24,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the
 var alpine319 = inventory.Environment{Distro: &inventory.Distro{ID: "alpine", VersionID: "3.19.1", PrettyName: "Alpine Linux v3.19"}}
 
 func catalogDir(t testing.TB, dir string, env inventory.Environment) ([]inventory.Component, error) {
-	t.Helper()
-	fsys, err := layers.FromDir(dir, layers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fsys.Close() })
-	return Cataloger{}.Catalog(t.Context(), fsys, env)
+	return catalogtest.Dir(t, Cataloger{}, dir, env)
 }
 
 func writeDB(t testing.TB, db string) string {
@@ -283,23 +277,7 @@ func TestCatalogNotRegular(t *testing.T) {
 // TestCatalogThroughWalk streams testdata/alpine as an image layer keeping
 // only what Wants asks for, and expects the same result as from the directory.
 func TestCatalogThroughWalk(t *testing.T) {
-	want, err := catalogDir(t, "testdata/alpine", alpine319)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := testimage.LayerFromDir(t, "testdata/alpine")
-	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: Cataloger{}.Wants})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fsys.Close()
-	got, err := Cataloger{}.Catalog(t.Context(), fsys, alpine319)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Error("Catalog through Walk differs from Catalog over the directory")
-	}
+	catalogtest.ThroughWalk(t, Cataloger{}, "testdata/alpine", alpine319)
 }
 
 func TestWants(t *testing.T) {

@@ -11,14 +11,14 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
+
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
-	"github.com/vigilsec/vigil/layers"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current results")
@@ -75,13 +75,7 @@ func writeRoot(t testing.TB, files map[string]string) string {
 }
 
 func catalogDir(t testing.TB, dir string, env inventory.Environment) ([]inventory.Component, error) {
-	t.Helper()
-	fsys, err := layers.FromDir(dir, layers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fsys.Close() })
-	return Cataloger{}.Catalog(t.Context(), fsys, env)
+	return catalogtest.Dir(t, Cataloger{}, dir, env)
 }
 
 func byName(comps []inventory.Component) map[string]inventory.Component {
@@ -393,24 +387,7 @@ func TestWants(t *testing.T) {
 // keeping only what Wants asks for: it fails if Wants misses a file Catalog
 // reads, since reading an uncaptured file is an error.
 func TestCatalogThroughWalk(t *testing.T) {
-	dir := root(t, "debian")
-	want, err := catalogDir(t, dir, bookworm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := testimage.LayerFromDir(t, dir)
-	fsys, err := layers.Walk(t.Context(), []layers.Blob{{Open: l.Compressed}}, layers.Options{Want: Cataloger{}.Wants})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fsys.Close()
-	got, err := Cataloger{}.Catalog(t.Context(), fsys, bookworm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Catalog through Walk differs from Catalog over the directory")
-	}
+	catalogtest.ThroughWalk(t, Cataloger{}, root(t, "debian"), bookworm)
 }
 
 // TestCatalogDebootstrap catalogs a real Debian 12 root filesystem and checks

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
+
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/layers"
@@ -29,13 +31,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the
 var rhel9 = inventory.Environment{Distro: &inventory.Distro{ID: "rhel", VersionID: "9.3", IDLike: []string{"fedora"}}}
 
 func catalogDir(t testing.TB, dir string, env inventory.Environment) ([]inventory.Component, error) {
-	t.Helper()
-	fsys, err := layers.FromDir(dir, layers.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fsys.Close() })
-	return Cataloger{}.Catalog(t.Context(), fsys, env)
+	return catalogtest.Dir(t, Cataloger{}, dir, env)
 }
 
 // writeFile puts data at name under a new root directory and returns the root.
