@@ -145,7 +145,10 @@ func writeDiff(w io.Writer, lower, upper string) error {
 		if same(filepath.Join(lower, rel), p, fi) || fi.Mode()&fs.ModeSocket != 0 {
 			return nil
 		}
-		return writeEntry(tw, rel, p, fi)
+		if err := writeEntry(tw, rel, p, fi); err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
