@@ -86,6 +86,12 @@ func TestDetectors(t *testing.T) {
 		{"git credentials", "root/.git-credentials", "https://jane:" + random(t, alnum, 20) + "@git.example.com\n", []string{"credentials-file"}},
 		{"netrc", "root/.netrc", "machine example.com login jane password " + random(t, alnum, 12) + "\n", []string{"credentials-file"}},
 		{"docker config", "root/.docker/config.json", `{"auths": {"r.example.com": {"auth": "` + random(t, base64s, 24) + `"}}}`, []string{"credentials-file"}},
+		// Real base64 may start with '/' or hold "none", "true"...: still a credential.
+		{"docker auth starting with a slash", "root/.docker/config.json", `{"auths": {"r": {"auth": "/2FuZTpub25lVHJ1ZWx5c2VjcmV0"}}}`, []string{"credentials-file"}},
+		{"docker auth holding keywords", "root/.docker/config.json", `{"auths": {"r": {"auth": "amFuZTpnone1trueXNlY3JldA=="}}}`, []string{"credentials-file"}},
+		{"secret variable holding keywords", "srv/.env", "API_KEY=q8NoneTRUEz1nullw7Kp\n", []string{"dotenv"}},
+		{"secret variable naming a file", "srv/.env", "API_KEY=/run/secrets/api_key\n", nil},
+		{"keyword as the whole value", "srv/.env", "API_TOKEN=none\n", nil},
 		{"other config.json", "app/config.json", `{"auth": "` + random(t, base64s, 24) + `"}`, nil},
 		{"aws credentials: specific rules win", "root/.aws/credentials", "aws_secret_access_key=" + random(t, base64s, 40) + "\n", []string{"aws-secret-access-key"}},
 		{"binary with a token", "usr/lib/libx.so", "\x7fELF\x00\x00ghp_" + random(t, alnum, 36), nil},

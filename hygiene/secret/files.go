@@ -78,7 +78,8 @@ func credentialIn(name string, b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	m := re.FindSubmatch(b)
-	if m == nil || placeholder(m[1]) {
+	// A credential store's value is never a path: base64 may start with '/'.
+	if m == nil || template(m[1]) {
 		return nil, false
 	}
 	return m[1], true
@@ -100,14 +101,27 @@ func secretAssignment(name string, value []byte) bool {
 		len(value) >= 6 && !placeholder(value)
 }
 
-// placeholder reports whether v is a stand-in rather than a value: a
-// variable reference, a path, or template text.
+// placeholder reports whether the value of a NAME=value assignment is a
+// stand-in rather than a secret: template text, or a path (NAME_FILE=/run/...
+// points at a secret instead of holding it).
 func placeholder(v []byte) bool {
+	return len(v) > 0 && v[0] == '/' || template(v)
+}
+
+// template reports whether v is template text: empty, a variable reference,
+// a well-known stand-in word, or a bare keyword. Keywords (none, null, true,
+// false) count only as the whole value: as substrings they occur in real
+// base64 and random tokens, and matching them there hid real credentials.
+func template(v []byte) bool {
 	s := strings.ToLower(string(v))
-	if s == "" || strings.ContainsAny(s[:1], "$/<{%") {
+	if s == "" || strings.ContainsAny(s[:1], "$<{%") {
 		return true
 	}
-	for _, p := range []string{"changeme", "change_me", "change-me", "example", "placeholder", "your_", "your-", "xxxx", "****", "none", "null", "true", "false", "redacted", "dummy"} {
+	switch s {
+	case "none", "null", "nil", "true", "false", "undefined":
+		return true
+	}
+	for _, p := range []string{"changeme", "change_me", "change-me", "example", "placeholder", "your_", "your-", "xxxx", "****", "redacted", "dummy"} {
 		if strings.Contains(s, p) {
 			return true
 		}
