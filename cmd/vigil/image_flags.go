@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/vigilsec/vigil/image"
@@ -18,7 +17,7 @@ type imageFlags struct {
 	maxLayer  int64
 	maxTotal  int64
 	maxRatio  int64
-	maxEntrys int
+	maxEntries int
 }
 
 func (f *imageFlags) register(fs *pflag.FlagSet) {
@@ -30,13 +29,13 @@ func (f *imageFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.maxLayer, "max-layer-size", d.MaxLayerBytes, "largest uncompressed layer in bytes; larger layers are refused as decompression bombs")
 	fs.Int64Var(&f.maxTotal, "max-image-size", d.MaxTotalBytes, "largest uncompressed image in bytes")
 	fs.Int64Var(&f.maxRatio, "max-ratio", d.MaxRatio, "largest uncompressed/compressed ratio of a layer beyond its first 64 MiB")
-	fs.IntVar(&f.maxEntrys, "max-entries", d.MaxEntries, "most tar entries over all layers")
+	fs.IntVar(&f.maxEntries, "max-entries", d.MaxEntries, "most tar entries over all layers")
 }
 
 // options builds the pipeline options; p receives progress and warnings.
-func (f *imageFlags) options(cmd *cobra.Command, p *progress) scan.Options {
+func (f *imageFlags) options(p *progress) scan.Options {
 	lim := layers.DefaultLimits()
-	lim.MaxLayerBytes, lim.MaxTotalBytes, lim.MaxRatio, lim.MaxEntries = f.maxLayer, f.maxTotal, f.maxRatio, f.maxEntrys
+	lim.MaxLayerBytes, lim.MaxTotalBytes, lim.MaxRatio, lim.MaxEntries = f.maxLayer, f.maxTotal, f.maxRatio, f.maxEntries
 	return scan.Options{
 		Image: image.Options{Insecure: f.insecure, Platform: f.platform, TempDir: f.tmpDir},
 		Layers: layers.Options{

@@ -46,7 +46,7 @@ The default is "table" when stdout is a terminal and "json" otherwise.`,
 				return err
 			}
 			p := newProgress(img.quiet)
-			res, err := scan.Run(cmd.Context(), args[0], img.options(cmd, p))
+			res, err := scan.Run(cmd.Context(), args[0], img.options(p))
 			p.done()
 			if err != nil {
 				return err

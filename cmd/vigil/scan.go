@@ -85,7 +85,7 @@ failed, 2 an error.`,
 				return err
 			}
 			p := newProgress(img.quiet)
-			opts := img.options(cmd, p)
+			opts := img.options(p)
 			opts.Status = p.status
 			if want["vuln"] {
 				dir, err := dbDir(db)
