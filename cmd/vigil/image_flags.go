@@ -10,13 +10,13 @@ import (
 
 // imageFlags are the flags every command that reads an image shares.
 type imageFlags struct {
-	insecure  bool
-	platform  string
-	quiet     bool
-	tmpDir    string
-	maxLayer  int64
-	maxTotal  int64
-	maxRatio  int64
+	insecure   bool
+	platform   string
+	quiet      bool
+	tmpDir     string
+	maxLayer   int64
+	maxTotal   int64
+	maxRatio   int64
 	maxEntries int
 }
 
