@@ -17,6 +17,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/vigilsec/vigil/runtime/internal/fanotify"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
@@ -135,7 +137,6 @@ func (g *execGuard) Close() error {
 func (g *execGuard) run() {
 	defer g.wg.Done()
 	buf := make([]byte, 16<<10)
-	const metaLen = int(unsafe.Sizeof(unix.FanotifyEventMetadata{}))
 	for {
 		n, err := g.f.Read(buf)
 		if err != nil {
@@ -144,20 +145,13 @@ func (g *execGuard) run() {
 			}
 			return // closed
 		}
-		for off := 0; off+metaLen <= n; {
-			evLen := int(binary.NativeEndian.Uint32(buf[off:]))
-			fd := int32(binary.NativeEndian.Uint32(buf[off+16:]))
-			pid := int32(binary.NativeEndian.Uint32(buf[off+20:]))
-			if evLen < metaLen {
-				break
+		fanotify.Events(buf[:n], func(m unix.FanotifyEventMetadata) {
+			if m.Fd < 0 {
+				return
 			}
-			off += evLen
-			if fd < 0 {
-				continue
-			}
-			g.answer(int(fd), int(pid))
-			unix.Close(int(fd))
-		}
+			g.answer(int(m.Fd), int(m.Pid))
+			unix.Close(int(m.Fd))
+		})
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
+
+	"github.com/vigilsec/vigil/runtime/internal/fanotify"
 
 	"golang.org/x/sys/unix"
 
@@ -135,7 +136,6 @@ func (s *fanotifySensor) emit(ev event.Event) {
 func (s *fanotifySensor) read() {
 	defer s.wg.Done()
 	buf := make([]byte, 64<<10)
-	const metaLen = int(unsafe.Sizeof(unix.FanotifyEventMetadata{}))
 	for {
 		n, err := s.f.Read(buf)
 		if err != nil {
@@ -152,25 +152,16 @@ func (s *fanotifySensor) read() {
 			}
 			return
 		}
-		for off := 0; off+metaLen <= n; {
-			var m unix.FanotifyEventMetadata
-			m.Event_len = binary.NativeEndian.Uint32(buf[off:])
-			m.Mask = binary.NativeEndian.Uint64(buf[off+8:])
-			m.Fd = int32(binary.NativeEndian.Uint32(buf[off+16:]))
-			m.Pid = int32(binary.NativeEndian.Uint32(buf[off+20:]))
-			if m.Event_len < uint32(metaLen) {
-				break
-			}
-			off += int(m.Event_len)
+		fanotify.Events(buf[:n], func(m unix.FanotifyEventMetadata) {
 			if m.Mask&unix.FAN_Q_OVERFLOW != 0 {
 				s.drops.Add(1)
 			}
 			if m.Fd < 0 {
-				continue
+				return
 			}
 			s.handle(m)
 			unix.Close(int(m.Fd))
-		}
+		})
 	}
 }
 
