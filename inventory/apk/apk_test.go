@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigilsec/vigil/inventory/internal/golden"
 
 	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 
@@ -148,26 +149,7 @@ func TestCatalogGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(comps); err != nil {
-		t.Fatal(err)
-	}
-	golden := "testdata/alpine.golden.json"
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("Catalog(testdata/alpine) differs from %s; run with -update and review the diff", golden)
-	}
+	golden.JSON(t, "testdata/alpine.golden.json", comps, *update)
 }
 
 func TestCatalog(t *testing.T) {

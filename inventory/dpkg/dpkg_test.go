@@ -3,7 +3,6 @@ package dpkg
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"flag"
 	"io/fs"
 	"net/url"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigilsec/vigil/inventory/internal/golden"
 
 	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 
@@ -94,27 +95,7 @@ func TestCatalogGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(comps); err != nil {
-				t.Fatal(err)
-			}
-			got := buf.Bytes()
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Catalog(testdata/%s) differs from %s; run with -update and review the diff", name, golden)
-			}
+			golden.JSON(t, filepath.Join("testdata", name+".golden.json"), comps, *update)
 		})
 	}
 }

@@ -1,12 +1,10 @@
 package rpm
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilsec/vigil/inventory/internal/golden"
 
 	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 
@@ -306,26 +306,7 @@ func TestCatalogBDB(t *testing.T) {
 		t.Errorf("libuuid files = %+v\nwant %+v", c.Files, wantFiles)
 	}
 
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(comps); err != nil {
-		t.Fatal(err)
-	}
-	golden := "testdata/libuuid.golden.json"
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("Catalog(testdata/libuuid) differs from %s; run with -update and review the diff", golden)
-	}
+	golden.JSON(t, "testdata/libuuid.golden.json", comps, *update)
 }
 
 // TestCatalogPrefersSysimage checks the order of dbPaths with both present.

@@ -10,14 +10,18 @@ import (
 )
 
 // JSON compares v, as indented JSON, with the golden file; with update set
-// it first rewrites the file from v.
+// it first rewrites the file from v. HTML escaping is off so that the '&'
+// in package URLs stays readable in the files.
 func JSON(t testing.TB, file string, v any, update bool) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	got := buf.Bytes()
 	if update {
 		if err := os.WriteFile(file, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -25,7 +29,7 @@ func JSON(t testing.TB, file string, v any, update bool) {
 	}
 	want, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the current result (rerun with -update after checking):\n%s", file, got)
