@@ -26,6 +26,12 @@ type Finding struct {
 	Summary string   `json:"summary,omitempty"`
 
 	Component ComponentRef `json:"component"`
+	// RootCause names the package the fix goes into: the source package
+	// and version for distribution packages ("deb/openssl@3.0.15-1~deb12u1"),
+	// whose binary packages (libssl3, openssl) share one fix; the component
+	// itself otherwise. Findings with the same RootCause and ID are one
+	// problem.
+	RootCause string `json:"rootCause"`
 	// InstalledVersion is the version compared with the data: the source
 	// package's version for distribution packages.
 	InstalledVersion string `json:"installedVersion"`
@@ -59,10 +65,20 @@ type Finding struct {
 	References []vulndb.Reference `json:"references,omitempty"`
 	// DataSources are the records the finding comes from.
 	DataSources []DataSource `json:"dataSources"`
+	// Priority says how urgent the finding is, once triage ranked it.
+	Priority *Priority `json:"priority,omitempty"`
 	// Verdict is set once triage or a VEX document has judged the finding;
 	// nil means the version match stands unexamined. A suppressed finding
 	// keeps its verdict instead of being dropped.
 	Verdict *vex.Verdict `json:"verdict,omitempty"`
+}
+
+// Priority ranks a finding for action: the higher Score, the sooner.
+type Priority struct {
+	Score int `json:"score"`
+	// Factors name what raised it: "kev", "reachable", "exposed",
+	// "fix available", "severity high".
+	Factors []string `json:"factors,omitempty"`
 }
 
 // ComponentRef identifies the component a finding is about.

@@ -130,6 +130,7 @@ func forComponent(t Finding, c *inventory.Component) Finding {
 		f.KEV = &k
 	}
 	f.Component = ComponentRef{Ref: c.Ref, Type: c.Type, Name: c.Name, Version: c.Version, PURL: c.PURL}
+	f.RootCause = rootCause(c, f.InstalledVersion)
 	if c.Source != nil {
 		src := *c.Source
 		f.Component.Source = &src
@@ -139,6 +140,21 @@ func forComponent(t Finding, c *inventory.Component) Finding {
 		f.Layer = &l
 	}
 	return f
+}
+
+// rootCause names the package a fix goes into: the source package for
+// distribution packages, else the component with its namespace (a Go
+// module path, an npm scope, a Maven group), the version being the one
+// matched.
+func rootCause(c *inventory.Component, version string) string {
+	name := c.Name
+	switch {
+	case c.Source != nil && c.Source.Name != "":
+		name = c.Source.Name
+	case c.Namespace != "" && (c.Type == "golang" || c.Type == "npm" || c.Type == "maven"):
+		name = c.Namespace + "/" + c.Name
+	}
+	return c.Type + "/" + name + "@" + version
 }
 
 // session caches what one Match reads: the binary packages of one source

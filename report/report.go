@@ -25,6 +25,9 @@ type Document = document.Document
 // ToolInfo names the program that made the report.
 type ToolInfo = document.ToolInfo
 
+// Baseline says what --baseline left out.
+type Baseline = document.Baseline
+
 // DatabaseInfo and DatabaseSource say which vulnerability data a report
 // rests on.
 type (
@@ -43,13 +46,16 @@ type Options struct {
 	// ShowSuppressed lists suppressed findings, with their verdicts, in
 	// the table. Machine-readable formats always carry them.
 	ShowSuppressed bool
+	// Layers tells, in the table, each finding's story across the image's
+	// layers: which layer brought its package, which replaced it.
+	Layers bool
 }
 
 // writers maps each format name to the constructor of its Writer. The
 // format packages are listed here rather than registering themselves so
 // that New and Formats know every format without blank imports.
 var writers = map[string]func(Options) Writer{
-	"table":          func(o Options) Writer { return table.Writer{ShowSuppressed: o.ShowSuppressed} },
+	"table":          func(o Options) Writer { return table.Writer{ShowSuppressed: o.ShowSuppressed, Layers: o.Layers} },
 	"json":           func(Options) Writer { return vigiljson.Writer{} },
 	"cyclonedx-json": func(Options) Writer { return cyclonedx.Writer{} },
 	"spdx-json":      func(Options) Writer { return spdx.Writer{} },

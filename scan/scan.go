@@ -22,6 +22,9 @@ import (
 	"github.com/vigilsec/vigil/inventory/rpm"
 	"github.com/vigilsec/vigil/layers"
 	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/triage"
+	"github.com/vigilsec/vigil/triage/deploy"
+	"github.com/vigilsec/vigil/triage/supersede"
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/workload"
 )
@@ -32,6 +35,15 @@ func Catalogers() []inventory.Cataloger {
 		dpkg.Cataloger{}, apk.Cataloger{}, rpm.Cataloger{},
 		gobinary.Cataloger{}, python.Cataloger{}, npm.Cataloger{}, java.Cataloger{},
 	}
+}
+
+// Triage returns the default triage providers, after first: the VEX
+// documents a user supplies go first, so their statements override what
+// Vigil infers. The order of the rest matters only between suppressing
+// verdicts: a package a later layer removed is not present, whatever its
+// changelog or symbols say.
+func Triage(first ...triage.Provider) []triage.Provider {
+	return append(first, supersede.Provider{}, deploy.Provider{})
 }
 
 // Options configure one run of the pipeline.
@@ -48,8 +60,12 @@ type Options struct {
 	// see every file of every layer as the walk streams it.
 	Checks []hygiene.Check
 	// Workloads say how the image is deployed (from --context files), for
-	// the configuration checks.
+	// triage and the configuration checks.
 	Workloads []workload.Workload
+	// Triage providers judge the findings, in order (the first verdict
+	// stands); they run only when DB is set. Providers that read files
+	// take part in the walk's choice of what to keep.
+	Triage []triage.Provider
 	// Status, when set, is told what the pipeline is doing now.
 	Status func(msg string)
 }
@@ -63,6 +79,10 @@ type Result struct {
 	// Findings and MatchStats are set when Options.DB was.
 	Findings   []match.Finding
 	MatchStats *match.Stats
+	// Triage says what the providers judged, and Context how the image is
+	// deployed, when Options.Triage was set.
+	Triage  *triage.Stats
+	Context *deploy.Summary
 	// Issues are what the hygiene checks found.
 	Issues []hygiene.Issue
 }
@@ -94,10 +114,14 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 	res := &Result{Source: src}
 
 	wants := inventory.NewWants(cats)
+	triageWants := triage.Wants(opts.Triage)
 	lopts := opts.Layers
 	lopts.Want = func(name string, mode fs.FileMode, size int64, head []byte) bool {
 		// Evaluate every consumer: Wants records what each cataloger asked for.
 		keep := wants.Want(name, mode, size, head)
+		if triageWants != nil && triageWants(name, mode, size, head) {
+			keep = true
+		}
 		return osrelease.Wants(name) || keep
 	}
 	lopts.Observe = hygiene.Observe(opts.Checks)
@@ -136,6 +160,13 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("match %s: %w", ref, err)
 		}
 		res.Findings, res.MatchStats = findings, &stats
+		if len(opts.Triage) > 0 {
+			status("triaging findings")
+			if err := res.triage(ctx, opts); err != nil {
+				res.Close()
+				return nil, fmt.Errorf("triage %s: %w", ref, err)
+			}
+		}
 	}
 
 	if len(opts.Checks) > 0 {
@@ -155,4 +186,29 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// triage judges the findings. Components a later layer replaced or removed
+// are matched too, so that their findings can be shown as not present (with
+// the layer story) instead of vanishing without a word.
+func (r *Result) triage(ctx context.Context, opts Options) error {
+	if len(r.Inventory.Removed) > 0 {
+		gone := &inventory.Inventory{Distro: r.Inventory.Distro, Layers: r.Inventory.Layers, Components: r.Inventory.Removed}
+		removed, _, err := match.Match(ctx, opts.DB, gone, match.Options{})
+		if err != nil {
+			return fmt.Errorf("match removed components: %w", err)
+		}
+		r.Findings = append(r.Findings, removed...)
+	}
+	in := &triage.Input{Image: r.Source.Info, FS: r.FS, Inventory: r.Inventory, Config: r.Source.Config, Workloads: opts.Workloads}
+	st, err := triage.Run(ctx, in, r.Findings, opts.Triage)
+	if err != nil {
+		return err
+	}
+	r.Inventory.Warnings = append(r.Inventory.Warnings, st.Warnings...)
+	r.Triage = &st
+	summary := deploy.Summarize(in)
+	r.Context = &summary
+	triage.Rank(r.Findings, summary.Exposed())
+	return nil
 }

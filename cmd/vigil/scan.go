@@ -14,6 +14,7 @@ import (
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/scan"
+	"github.com/vigilsec/vigil/triage"
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/workload"
 )
@@ -36,6 +37,9 @@ func newScanCmd() *cobra.Command {
 		emailAllow    string
 		gate          policyGate
 		staleDays     int
+		noTriage      bool
+		baseline      string
+		layerStories  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
@@ -46,6 +50,22 @@ matches them against the local vulnerability database, which "vigil db import" o
 versions, the severity from its CVSS vector (or "unknown" when no vector is known:
 Vigil never guesses), whether CISA lists it as exploited (KEV), and the layer that
 brought the package in.
+
+Then triage looks for the facts that make a version match untrue, and
+keeps every finding it suppresses with a VEX status and the evidence:
+  - a package a later layer replaced or deleted is not in the container
+    (not_affected, component_not_present; --layers tells each story);
+  - a fix backported into the installed version, named in the package's
+    own changelog (fixed);
+  - vulnerable Go functions the binary never linked (not_affected,
+    vulnerable_code_not_in_execute_path);
+  - a network-only vulnerability in a container deployed without a network
+    (--context; not_affected, vulnerable_code_cannot_be_controlled_by_adversary).
+Findings are ranked (known exploited, reachable, exposed, fix available,
+severity); the binary packages of one source package show as one.
+--show-suppressed lists what triage suppressed; machine formats always
+carry it. --no-triage reports the raw version matches. --baseline shows only
+what an earlier JSON report did not have.
 
 It also checks the image's hygiene in the same pass over the layers: secrets in
 any layer (also ones a later layer deleted), personal e-mail addresses in the
@@ -65,14 +85,16 @@ failed, 2 an error.`,
 		Example: `  vigil db import ../shared/vulndata
   vigil scan docker-archive:app.tar
   vigil scan 127.0.0.1:5000/app:1 --insecure -o sarif --fail-on high
-  vigil scan dir:/srv/rootfs -o cyclonedx-json --ignore-unfixed`,
+  vigil scan dir:/srv/rootfs -o cyclonedx-json --ignore-unfixed
+  vigil scan app.tar --context compose.yaml --show-suppressed --layers
+  vigil scan app.tar -o json --file today.json --baseline yesterday.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
 			if format == "" {
 				format = defaultFormat(out)
 			}
-			w, err := report.New(format, report.Options{ShowSuppressed: showSupp})
+			w, err := report.New(format, report.Options{ShowSuppressed: showSupp, Layers: layerStories})
 			if err != nil {
 				return err
 			}
@@ -99,6 +121,15 @@ failed, 2 an error.`,
 				defer vdb.Close()
 				warnStale(p, vdb.Metadata(), time.Duration(staleDays)*24*time.Hour)
 				opts.DB = vdb
+				if !noTriage {
+					opts.Triage = scan.Triage()
+				}
+			}
+			var base *triage.Baseline
+			if baseline != "" {
+				if base, err = triage.LoadBaseline(baseline); err != nil {
+					return err
+				}
 			}
 			for _, path := range contexts {
 				ws, err := workload.LoadWarn(path, p.warn)
@@ -131,10 +162,16 @@ failed, 2 an error.`,
 				Inventory:  res.Inventory,
 				Tool:       report.ToolInfo{Name: "vigil", Version: version},
 				Created:    time.Now().UTC(),
-				Findings:   findings,
 				MatchStats: res.MatchStats,
 				Issues:     res.Issues,
+				Context:    res.Context,
 			}
+			if base != nil {
+				var known int
+				findings, known = base.Filter(findings)
+				doc.Baseline = &report.Baseline{Path: baseline, Known: known}
+			}
+			doc.Findings = findings
 			if opts.DB != nil {
 				doc.Database = databaseInfo(opts.DB.Metadata())
 			}
@@ -166,6 +203,9 @@ failed, 2 an error.`,
 	cmd.Flags().StringVar(&emailAllow, "email-allow-list", "", "file of addresses your organisation publishes on purpose (one address or *@domain per line)")
 	gate.register(cmd.Flags())
 	cmd.Flags().IntVar(&staleDays, "db-max-age", 7, "warn when vulnerability data is older than this many days")
+	cmd.Flags().BoolVar(&noTriage, "no-triage", false, "report every version match as it is, without judging backports, removed layers, reachability or deployment")
+	cmd.Flags().StringVar(&baseline, "baseline", "", `an earlier "vigil scan -o json" report: show only findings it does not have`)
+	cmd.Flags().BoolVar(&layerStories, "layers", false, "tell, in the table, which layer brought each vulnerable package and which replaced it")
 	return cmd
 }
 

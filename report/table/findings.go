@@ -16,6 +16,7 @@ import (
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/report/internal/advice"
 	"github.com/vigilsec/vigil/report/internal/document"
+	"github.com/vigilsec/vigil/triage/supersede"
 )
 
 // summaryWidth is how many characters of a summary or verdict a row shows:
@@ -28,46 +29,74 @@ var severities = []match.Severity{
 	match.SeverityLow, match.SeverityNegligible, match.SeverityUnknown,
 }
 
-// group is the findings of one component.
+// group is the findings of one root cause: one package the fix goes into,
+// whichever of its binary packages the image holds.
 type group struct {
-	title    string
+	title string
+	// comps are the group's components, for their layer stories.
+	comps []*inventory.Component
+	// findings holds one finding per (id, status): the binary packages of
+	// one source share every finding, and repeating it per binary would
+	// bury the rest.
 	findings []*match.Finding
+	seen     map[string]bool
 	worst    int
+	score    int
 }
 
-// writeVulnerabilities writes the findings grouped by component, the most
-// severe group first, and a totals line. Suppressed findings are counted;
+// writeVulnerabilities writes the findings grouped by root cause, the most
+// urgent group first, and a totals line. Suppressed findings are counted;
 // they are listed, with their verdict and its evidence, only when
-// showSuppressed is set.
-func writeVulnerabilities(w io.Writer, doc *document.Document, showSuppressed bool) {
+// showSuppressed is set. With stories set, each group says which layers
+// brought and replaced its packages.
+func writeVulnerabilities(w io.Writer, doc *document.Document, showSuppressed, stories bool) {
 	counts := map[match.Severity]int{}
-	suppressed := doc.Suppressed()
+	suppressed, findings := 0, 0
 	var groups []*group
-	byRef := map[string]*group{}
+	byKey := map[string]*group{}
 	comps := advice.Components(doc.Inventory)
 	baseKnown := slices.ContainsFunc(doc.Inventory.Layers, func(l layers.Info) bool { return l.Base })
 	for i := range doc.Findings {
 		f := &doc.Findings[i]
-		switch {
-		case !f.Verdict.Suppressed():
-			counts[f.Severity]++
-		case !showSuppressed:
-			continue
+		key := cmp.Or(f.RootCause, f.Component.Type+"/"+f.Component.Name+"@"+f.Component.Version)
+		if f.Verdict.Suppressed() {
+			key += "\x00suppressed"
 		}
-		key := cmp.Or(f.Component.Ref, f.Component.Type+"\x00"+f.Component.Name+"\x00"+f.Component.Version)
-		g := byRef[key]
+		g := byKey[key]
 		if g == nil {
-			g = &group{title: groupTitle(comps[f.Component.Ref], f, baseKnown)}
-			byRef[key] = g
+			g = &group{seen: map[string]bool{}}
+			byKey[key] = g
 			groups = append(groups, g)
 		}
-		g.findings = append(g.findings, f)
-		if !f.Verdict.Suppressed() {
-			g.worst = max(g.worst, f.Severity.Rank())
+		if c := comps[f.Component.Ref]; c != nil && !slices.Contains(g.comps, c) {
+			g.comps = append(g.comps, c)
 		}
+		id := f.ID + "\x00" + status(f)
+		if g.seen[id] {
+			continue
+		}
+		g.seen[id] = true
+		if f.Verdict.Suppressed() {
+			suppressed++
+			if !showSuppressed {
+				continue
+			}
+		} else {
+			findings++
+			counts[f.Severity]++
+			g.worst = max(g.worst, f.Severity.Rank())
+			if f.Priority != nil {
+				g.score = max(g.score, f.Priority.Score)
+			}
+		}
+		g.findings = append(g.findings, f)
+	}
+	groups = slices.DeleteFunc(groups, func(g *group) bool { return len(g.findings) == 0 })
+	for _, g := range groups {
+		g.title = groupTitle(g, baseKnown)
 	}
 	slices.SortStableFunc(groups, func(a, b *group) int {
-		return cmp.Or(b.worst-a.worst, strings.Compare(a.title, b.title))
+		return cmp.Or(b.score-a.score, b.worst-a.worst, strings.Compare(a.title, b.title))
 	})
 
 	fmt.Fprintf(w, "\nVulnerabilities:\n")
@@ -77,13 +106,18 @@ func writeVulnerabilities(w io.Writer, doc *document.Document, showSuppressed bo
 		// are put between the aligned lines afterwards.
 		var buf bytes.Buffer
 		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "    ID\tSEVERITY\tFIX\tKEV\tSUMMARY")
-		titles := map[int]string{} // line index → title to print before it
+		fmt.Fprintln(tw, "    ID\tSEVERITY\tFIX\tPRIORITY\tSUMMARY")
+		titles := map[int][]string{} // line index → lines to print before it
 		line := 1
 		for _, g := range groups {
-			titles[line] = g.title
+			titles[line] = append(titles[line], g.title)
+			if stories {
+				for _, c := range g.comps {
+					titles[line] = append(titles[line], "  "+clean(document.FullName(c)+" "+c.Version+": "+supersede.Story(c, doc.Inventory.Layers)))
+				}
+			}
 			slices.SortStableFunc(g.findings, func(a, b *match.Finding) int {
-				return cmp.Or(b.Severity.Rank()-a.Severity.Rank(), strings.Compare(a.ID, b.ID))
+				return cmp.Or(score(b)-score(a), b.Severity.Rank()-a.Severity.Rank(), strings.Compare(a.ID, b.ID))
 			})
 			for _, f := range g.findings {
 				line += findingRows(tw, f)
@@ -92,19 +126,17 @@ func writeVulnerabilities(w io.Writer, doc *document.Document, showSuppressed bo
 		tw.Flush()
 		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 		for i, l := range lines {
-			if t, ok := titles[i]; ok {
+			for _, t := range titles[i] {
 				fmt.Fprintf(w, "  %s\n", t)
 			}
 			fmt.Fprintf(w, "%s\n", l)
 		}
 	}
-	total := 0
 	parts := make([]string, 0, len(severities))
 	for _, s := range severities {
-		total += counts[s]
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
-	fmt.Fprintf(w, "Total: %d (%s)", total, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "Total: %d (%s)", findings, strings.Join(parts, ", "))
 	switch {
 	case suppressed > 0 && !showSuppressed:
 		fmt.Fprintf(w, "; %d suppressed (use --show-suppressed)", suppressed)
@@ -112,20 +144,35 @@ func writeVulnerabilities(w io.Writer, doc *document.Document, showSuppressed bo
 		fmt.Fprintf(w, "; %d suppressed, shown above", suppressed)
 	}
 	fmt.Fprintln(w)
+	if n := len(doc.Findings); n != findings+suppressed {
+		fmt.Fprintf(w, "(%d findings in all: the binary packages of one source package count once)\n", n)
+	}
+}
+
+// status tells a finding's verdict apart from another's, for folding the
+// same finding of several binary packages into one row.
+func status(f *match.Finding) string {
+	if f.Verdict == nil {
+		return ""
+	}
+	return string(f.Verdict.Status) + "/" + string(f.Verdict.Justification)
+}
+
+func score(f *match.Finding) int {
+	if f.Priority == nil {
+		return 0
+	}
+	return f.Priority.Score
 }
 
 // findingRows writes f's row, and for a suppressed finding one row per piece
 // of evidence below it. It returns the number of rows written.
 func findingRows(w io.Writer, f *match.Finding) int {
-	kev := ""
-	if f.KEV != nil {
-		kev = "KEV"
-	}
 	text := f.Summary
 	if v := f.Verdict; v.Suppressed() {
 		text = "suppressed (" + string(v.Status) + ", " + v.By + "): " + v.Impact
 	}
-	fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\n", clean(f.ID), clean(string(f.Severity)), clean(fix(f)), kev, truncate(clean(text), summaryWidth))
+	fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\n", clean(f.ID), clean(string(f.Severity)), clean(fix(f)), clean(priority(f)), truncate(clean(text), summaryWidth))
 	n := 1
 	if f.Verdict.Suppressed() {
 		for _, e := range f.Verdict.Evidence {
@@ -136,13 +183,48 @@ func findingRows(w io.Writer, f *match.Finding) int {
 	return n
 }
 
-// groupTitle names a finding's component as the inventory does, with the
-// layer that brought it and whether that layer is the base image's. When the
-// image's history shows no base image at all (baseKnown false), a layer is
-// not called "application": that would be a guess.
-func groupTitle(ic *inventory.Component, f *match.Finding, baseKnown bool) string {
+// priority is the score with what raised it besides severity, which has
+// its own column: "70 kev,fix".
+func priority(f *match.Finding) string {
+	if f.Priority == nil {
+		if f.KEV != nil {
+			return "kev"
+		}
+		return "-"
+	}
+	if f.Verdict.Suppressed() {
+		return "-"
+	}
+	var why []string
+	for _, factor := range f.Priority.Factors {
+		if !strings.HasPrefix(factor, "severity ") {
+			why = append(why, strings.TrimSuffix(factor, " available"))
+		}
+	}
+	return strings.TrimSpace(strconv.Itoa(f.Priority.Score) + " " + strings.Join(why, ","))
+}
+
+// groupTitle names a group's package as its ecosystem knows it, with the
+// binary packages of a source package, the layer that brought it and
+// whether that layer is the base image's. When the image's history shows no
+// base image at all (baseKnown false), a layer is not called
+// "application": that would be a guess.
+func groupTitle(g *group, baseKnown bool) string {
+	f := g.findings[0]
+	var ic *inventory.Component
+	if len(g.comps) > 0 {
+		ic = g.comps[0]
+	}
 	c := f.Component
 	t := clean(advice.Name(f, ic)) + "@" + clean(c.Version) + " (" + clean(c.Type)
+	if src := c.Source; src != nil && src.Name != "" && (len(g.comps) > 1 || src.Name != c.Name) {
+		names := make([]string, 0, len(g.comps))
+		for _, gc := range g.comps {
+			names = append(names, document.FullName(gc))
+		}
+		slices.Sort(names)
+		t = clean(src.Name) + "@" + clean(f.InstalledVersion) + " (" + clean(c.Type) + " source of " + clean(strings.Join(slices.Compact(names), ", "))
+	}
 	if l := f.Layer; l != nil {
 		t += ", layer " + layerName(l)
 		switch {

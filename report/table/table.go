@@ -17,6 +17,8 @@ import (
 
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/report/internal/document"
+	"github.com/vigilsec/vigil/triage/deploy"
+	"github.com/vigilsec/vigil/workload"
 )
 
 // Writer renders the table format. It never colours its output.
@@ -24,6 +26,8 @@ type Writer struct {
 	// ShowSuppressed lists the findings a verdict suppressed, with the
 	// verdict and its evidence; otherwise the table only counts them.
 	ShowSuppressed bool
+	// Layers tells each group's story across the image's layers.
+	Layers bool
 }
 
 // Write renders doc to w.
@@ -48,6 +52,18 @@ func (tw Writer) Write(w io.Writer, doc *document.Document) error {
 	if db := doc.Database; db != nil {
 		fmt.Fprintf(hw, "Vulnerability data:\t%s\n", clean(database(db)))
 	}
+	if b := doc.Baseline; b != nil {
+		fmt.Fprintf(hw, "Baseline:\t%s\n", clean(fmt.Sprintf("%s (%d findings it already has are not shown)", b.Path, b.Known)))
+	}
+	if c := doc.Context; c != nil {
+		for i, e := range c.Workloads {
+			label := ""
+			if i == 0 {
+				label = "Deployment:"
+			}
+			fmt.Fprintf(hw, "%s\t%s\n", label, clean(exposure(e, c.Assumed)))
+		}
+	}
 	hw.Flush()
 	if len(inv.Components) > 0 {
 		fmt.Fprintln(ew)
@@ -61,7 +77,7 @@ func (tw Writer) Write(w io.Writer, doc *document.Document) error {
 	// A document without match results has no vulnerability section: an
 	// empty one would claim the image was checked.
 	if len(doc.Findings) > 0 || doc.MatchStats != nil {
-		writeVulnerabilities(ew, doc, tw.ShowSuppressed)
+		writeVulnerabilities(ew, doc, tw.ShowSuppressed, tw.Layers)
 	}
 	if len(doc.Issues) > 0 {
 		writeIssues(ew, doc.Issues)
@@ -135,6 +151,30 @@ func order(comps []inventory.Component) []int {
 		)
 	})
 	return idx
+}
+
+// exposure is one deployment on one line: where it comes from, its
+// network, ports and hardening.
+func exposure(e deploy.Exposure, assumed bool) string {
+	s := e.Source
+	if assumed {
+		s += " (assumed: no --context given)"
+	}
+	switch e.Network {
+	case workload.NetworkNone:
+		s += ": no network"
+	case workload.NetworkHost:
+		s += ": host network"
+	default:
+		s += ": network"
+	}
+	if len(e.Ports) > 0 {
+		s += ", ports " + strings.Join(e.Ports, " ")
+	}
+	if len(e.Hardening) > 0 {
+		s += "; " + strings.Join(e.Hardening, ", ")
+	}
+	return s
 }
 
 // shortDiffID is as many hex digits of a layer's diffID as docker prints

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/vigilsec/vigil/hygiene"
@@ -231,23 +232,23 @@ func TestVulnerabilities(t *testing.T) {
 		want           []string // lines, each compared after collapsing spaces
 	}{
 		{"suppressed counted", false, []string{
-			"ID SEVERITY FIX KEV SUMMARY",
+			"ID SEVERITY FIX PRIORITY SUMMARY",
 			"stdlib@go1.23.4 (golang, layer #1 f3c9a0d4b8e2, application)",
-			"CVE-2025-22871 critical 1.23.8 KEV Request smuggling due to acceptance of invalid chunked data…",
-			"libssl3@3.0.14-1~deb12u2 (deb, layer #0 8d853c8add5d, base image)",
-			"CVE-2024-9143 medium 3.0.15-1~deb12u1 Use of the low-level GF(2^m) elliptic curve APIs with untru…",
-			"CVE-2024-13176 unknown not fixed A timing side-channel which could potentially allow recover…",
+			"CVE-2025-22871 critical 1.23.8 90 kev,fix Request smuggling due to acceptance of invalid chunked data…",
+			"openssl@3.0.14-1~deb12u2 (deb source of libssl3, layer #0 8d853c8add5d, base image)",
+			"CVE-2024-9143 medium 3.0.15-1~deb12u1 - Use of the low-level GF(2^m) elliptic curve APIs with untru…",
+			"CVE-2024-13176 unknown not fixed - A timing side-channel which could potentially allow recover…",
 			"Total: 3 (critical 1, high 0, medium 1, low 0, negligible 0, unknown 1); 1 suppressed (use --show-suppressed)",
 		}},
 		{"suppressed shown with evidence", true, []string{
-			"ID SEVERITY FIX KEV SUMMARY",
+			"ID SEVERITY FIX PRIORITY SUMMARY",
 			"stdlib@go1.23.4 (golang, layer #1 f3c9a0d4b8e2, application)",
-			"CVE-2025-22871 critical 1.23.8 KEV Request smuggling due to acceptance of invalid chunked data…",
-			"libssl3@3.0.14-1~deb12u2 (deb, layer #0 8d853c8add5d, base image)",
-			"CVE-2024-9143 medium 3.0.15-1~deb12u1 Use of the low-level GF(2^m) elliptic curve APIs with untru…",
-			"CVE-2024-13176 unknown not fixed A timing side-channel which could potentially allow recover…",
-			"libc6@2.36-9+deb12u10 (deb, layer #0 8d853c8add5d, base image)",
-			"CVE-2025-0395 unknown not fixed suppressed (fixed, triage/backport): The installed glibc 2.…",
+			"CVE-2025-22871 critical 1.23.8 90 kev,fix Request smuggling due to acceptance of invalid chunked data…",
+			"openssl@3.0.14-1~deb12u2 (deb source of libssl3, layer #0 8d853c8add5d, base image)",
+			"CVE-2024-9143 medium 3.0.15-1~deb12u1 - Use of the low-level GF(2^m) elliptic curve APIs with untru…",
+			"CVE-2024-13176 unknown not fixed - A timing side-channel which could potentially allow recover…",
+			"glibc@2.36-9+deb12u10 (deb source of libc6, layer #0 8d853c8add5d, base image)",
+			"CVE-2025-0395 unknown not fixed - suppressed (fixed, triage/backport): The installed glibc 2.…",
 			"changelog /usr/share/doc/libc6/changelog.Debian.gz: glibc (2.36-9+deb12u10): Fix a buffer overflow in assert() (CVE-2025-0395).",
 			"Total: 3 (critical 1, high 0, medium 1, low 0, negligible 0, unknown 1); 1 suppressed, shown above",
 		}},
@@ -388,9 +389,57 @@ func TestGroupTitleOrigin(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f.Layer = &layers.Info{Index: 1, DiffID: "sha256:000000000001", Base: tc.base}
-			if got := groupTitle(nil, f, tc.baseKnown); !strings.HasSuffix(got, tc.want) {
+			if got := groupTitle(&group{findings: []*match.Finding{f}}, tc.baseKnown); !strings.HasSuffix(got, tc.want) {
 				t.Errorf("groupTitle = %q, want suffix %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRootCausesAndStories shows the binary packages of one source as one
+// group with one row per vulnerability, and with Layers set, each package's
+// story across the layers.
+func TestRootCausesAndStories(t *testing.T) {
+	infos := []layers.Info{
+		{Index: 0, DiffID: "sha256:aaaaaaaaaaaa", CreatedBy: "/bin/sh -c #(nop) ADD file:deadbeef in /"},
+		{Index: 1, DiffID: "sha256:bbbbbbbbbbbb", CreatedBy: "RUN apt-get update && apt-get install -y --only-upgrade openssl"},
+	}
+	src := &inventory.SourcePackage{Name: "openssl", Version: "3.0.15-1~deb12u1"}
+	history := []inventory.LayerEvent{{Layer: 0, Op: layers.Added, Version: "3.0.11-1~deb12u2"}, {Layer: 1, Op: layers.Modified, Version: "3.0.15-1~deb12u1"}}
+	comps := []inventory.Component{
+		{Ref: "pkg-libssl3", Type: "deb", Name: "libssl3", Version: "3.0.15-1~deb12u1", Source: src, Layer: &infos[1], History: history},
+		{Ref: "pkg-openssl", Type: "deb", Name: "openssl", Version: "3.0.15-1~deb12u1", Source: src, Layer: &infos[1], History: history},
+	}
+	finding := func(c *inventory.Component) match.Finding {
+		return match.Finding{
+			ID: "CVE-2024-13176", Component: match.ComponentRef{Ref: c.Ref, Type: c.Type, Name: c.Name, Version: c.Version, Source: src},
+			RootCause: "deb/openssl@3.0.15-1~deb12u1", InstalledVersion: "3.0.15-1~deb12u1", FixState: match.FixStateNotFixed,
+			Severity: match.SeverityMedium, Layer: c.Layer, Priority: &match.Priority{Score: 15, Factors: []string{"severity medium"}},
+		}
+	}
+	doc := &document.Document{
+		Inventory: &inventory.Inventory{Layers: infos, Components: comps},
+		Tool:      document.ToolInfo{Name: "vigil"}, Created: time.Unix(0, 0),
+		Findings: []match.Finding{finding(&comps[0]), finding(&comps[1])},
+	}
+	var buf bytes.Buffer
+	if err := (Writer{Layers: true}).Write(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	got := section(buf.String(), "Vulnerabilities:")
+	for i := range got {
+		got[i] = strings.Join(strings.Fields(got[i]), " ")
+	}
+	want := []string{
+		"ID SEVERITY FIX PRIORITY SUMMARY",
+		"openssl@3.0.15-1~deb12u1 (deb source of libssl3, openssl, layer #1 bbbbbbbbbbbb)",
+		"libssl3 3.0.15-1~deb12u1: added 3.0.11-1~deb12u2 in layer 0 by `ADD file:deadbeef in /`, replaced 3.0.11-1~deb12u2 by 3.0.15-1~deb12u1 in layer 1 by `RUN apt-get update && apt-get install -y --only-upgrade openssl`",
+		"openssl 3.0.15-1~deb12u1: added 3.0.11-1~deb12u2 in layer 0 by `ADD file:deadbeef in /`, replaced 3.0.11-1~deb12u2 by 3.0.15-1~deb12u1 in layer 1 by `RUN apt-get update && apt-get install -y --only-upgrade openssl`",
+		"CVE-2024-13176 medium not fixed 15",
+		"Total: 1 (critical 0, high 0, medium 1, low 0, negligible 0, unknown 0)",
+		"(2 findings in all: the binary packages of one source package count once)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("vulnerabilities section:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

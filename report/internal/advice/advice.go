@@ -15,12 +15,15 @@ import (
 )
 
 // Components indexes an inventory's components by ref, for looking up the
-// component of a finding.
+// component of a finding: the final ones, and those a later layer removed
+// (whose findings triage keeps as not present).
 func Components(inv *inventory.Inventory) map[string]*inventory.Component {
-	idx := make(map[string]*inventory.Component, len(inv.Components))
+	idx := make(map[string]*inventory.Component, len(inv.Components)+len(inv.Removed))
+	for i := range inv.Removed {
+		idx[inv.Removed[i].Ref] = &inv.Removed[i]
+	}
 	for i := range inv.Components {
-		c := &inv.Components[i]
-		idx[c.Ref] = c
+		idx[inv.Components[i].Ref] = &inv.Components[i]
 	}
 	return idx
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vigilsec/vigil/hygiene"
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/triage/deploy"
 )
 
 // Document is everything a report can show.
@@ -37,6 +38,20 @@ type Document struct {
 	Database *DatabaseInfo `json:"database,omitempty"`
 	// Issues are the hygiene problems found.
 	Issues []hygiene.Issue `json:"issues,omitempty"`
+	// Context says how the image is deployed, as triage understood it;
+	// nil when triage did not run.
+	Context *deploy.Summary `json:"context,omitempty"`
+	// Baseline, when set, says which earlier report the findings were
+	// compared with: findings already in it were left out.
+	Baseline *Baseline `json:"baseline,omitempty"`
+}
+
+// Baseline says what --baseline left out.
+type Baseline struct {
+	// Path is the earlier report.
+	Path string `json:"path"`
+	// Known counts the findings left out because the baseline has them.
+	Known int `json:"known"`
 }
 
 // DatabaseInfo is what a report says about the vulnerability database.

@@ -1,0 +1,127 @@
+package supersede_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/vigilsec/vigil/internal/testimage"
+	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/layers"
+	"github.com/vigilsec/vigil/match"
+	"github.com/vigilsec/vigil/scan"
+	"github.com/vigilsec/vigil/triage"
+	"github.com/vigilsec/vigil/triage/supersede"
+	"github.com/vigilsec/vigil/vex"
+	"github.com/vigilsec/vigil/vulndb/vulndbtest"
+)
+
+func TestMain(m *testing.M) { vulndbtest.Main(m) }
+
+// textProgram calls golang.org/x/text/language.Parse, the function of
+// GO-2021-0113 (fixed in v0.3.7) and GO-2022-1059 (fixed in v0.3.8); the
+// shared data knows no vulnerability of v0.39.0.
+func textProgram(t *testing.T, version string) string {
+	t.Helper()
+	mod := "module example.com/vigiltest/supersede\n\ngo 1.22\n\nrequire golang.org/x/text " + version + "\n"
+	return testimage.GoBinary(t, "server", mod, map[string]string{
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\nfunc main() { fmt.Println(language.Parse(\"en-US\")) }\n",
+	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestLayeredImage builds the image of the issue: a later layer overwrites a
+// vulnerable binary with a fixed build, another deletes one with a
+// whiteout, and a third copy stays. Only the copy that stays is a true
+// finding; the other two are suppressed with their layer story.
+func TestLayeredImage(t *testing.T) {
+	db := vulndbtest.DB(t)
+	old, fixed := readFile(t, textProgram(t, "v0.3.5")), readFile(t, textProgram(t, "v0.39.0"))
+	img := testimage.Build(t, nil, []v1.Layer{
+		testimage.LayerFromFiles(t, []testimage.File{
+			{Path: "app", Type: testimage.Dir},
+			{Path: "app/server", Body: old, Mode: 0o755},
+			{Path: "app/tool", Body: old, Mode: 0o755},
+			{Path: "app/keep", Body: old, Mode: 0o755},
+		}),
+		testimage.LayerFromFiles(t, []testimage.File{{Path: "app/server", Body: fixed, Mode: 0o755}}),
+		testimage.LayerFromFiles(t, []testimage.File{{Path: "app/tool", Type: testimage.Whiteout}}),
+	}, []string{"COPY build/ /app/", "COPY server-fixed /app/server", "RUN rm /app/tool"}, nil)
+	ref := "oci-dir:" + testimage.WriteOCILayout(t, img)
+
+	res, err := scan.Run(t.Context(), ref, scan.Options{
+		Layers: layers.Options{TempDir: t.TempDir()},
+		DB:     db,
+		Triage: []triage.Provider{supersede.Provider{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+
+	// The fixed build must have no x/text finding: otherwise the fixture
+	// does not show what it claims.
+	byPath := map[string][]match.Finding{}
+	for _, f := range res.Findings {
+		if f.Component.Name != "text" || !strings.HasPrefix(f.Component.PURL, "pkg:golang/golang.org/x/text@") {
+			continue
+		}
+		c := component(res, f.Component.Ref)
+		if c == nil {
+			t.Fatalf("finding %s names component %s, which is in no inventory list", f.ID, f.Component.Ref)
+		}
+		byPath[c.Locations[0]+"@"+f.Component.Version] = append(byPath[c.Locations[0]+"@"+f.Component.Version], f)
+	}
+	tests := []struct {
+		key        string
+		suppressed bool
+		story      string // a fragment the evidence must hold
+	}{
+		{"/app/server@v0.3.5", true, "replaced v0.3.5 by v0.39.0 in layer 1 by `COPY server-fixed /app/server`"},
+		{"/app/tool@v0.3.5", true, "removed v0.3.5 in layer 2 by `RUN rm /app/tool`"},
+		{"/app/keep@v0.3.5", false, ""},
+	}
+	for _, tt := range tests {
+		fs := byPath[tt.key]
+		if len(fs) == 0 {
+			t.Errorf("%s: no x/text finding; the vulnerable version should match GO-2021-0113 and GO-2022-1059", tt.key)
+			continue
+		}
+		for _, f := range fs {
+			switch {
+			case !tt.suppressed && f.Verdict != nil:
+				t.Errorf("%s %s: a true finding got verdict %+v", tt.key, f.ID, f.Verdict)
+			case tt.suppressed && (f.Verdict == nil || f.Verdict.Status != vex.NotAffected || f.Verdict.Justification != vex.ComponentNotPresent):
+				t.Errorf("%s %s: verdict %+v, want not_affected/component_not_present", tt.key, f.ID, f.Verdict)
+			case tt.suppressed && (len(f.Verdict.Evidence) == 0 || !strings.Contains(f.Verdict.Evidence[0].Detail, tt.story)):
+				t.Errorf("%s %s: evidence %+v lacks %q", tt.key, f.ID, f.Verdict.Evidence, tt.story)
+			case tt.suppressed && f.Verdict.By != "triage/supersede":
+				t.Errorf("%s %s: By = %q", tt.key, f.ID, f.Verdict.By)
+			}
+		}
+	}
+	if fs := byPath["/app/server@v0.39.0"]; len(fs) > 0 {
+		t.Errorf("the fixed build has x/text findings %v; pick a fixed version the data agrees with", fs[0].ID)
+	}
+}
+
+func component(res *scan.Result, ref string) *inventory.Component {
+	for _, list := range [][]inventory.Component{res.Inventory.Components, res.Inventory.Removed} {
+		for i := range list {
+			if list[i].Ref == ref {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
