@@ -18,6 +18,7 @@ import (
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/report/internal/document"
 	"github.com/vigilsec/vigil/report/internal/sbom"
+	"github.com/vigilsec/vigil/triage/supersede"
 )
 
 // Writer renders CycloneDX JSON.
@@ -75,6 +76,7 @@ func build(doc *document.Document) (*cdx.BOM, error) {
 	for i := range inv.Components {
 		comps = append(comps, component(&inv.Components[i], lic))
 	}
+	comps = append(comps, removed(doc, refs, lic)...)
 
 	bom := &cdx.BOM{
 		JSONSchema:   schemaURL,
@@ -101,6 +103,38 @@ func build(doc *document.Document) (*cdx.BOM, error) {
 		bom.Vulnerabilities = &vulns
 	}
 	return bom, nil
+}
+
+// removed lists the components a later layer replaced or deleted that a
+// finding is about: affects[].ref must resolve in the BOM, so they are
+// listed, with scope "excluded" (not part of what runs) and the layer story
+// as a property.
+func removed(doc *document.Document, refs map[string]bool, lic sbom.Licenses) []cdx.Component {
+	wanted := map[string]bool{}
+	for i := range doc.Findings {
+		wanted[doc.Findings[i].Component.Ref] = true
+	}
+	var out []cdx.Component
+	for i := range doc.Inventory.Removed {
+		c := &doc.Inventory.Removed[i]
+		if !wanted[c.Ref] || refs[c.Ref] || c.Ref == "" {
+			continue
+		}
+		refs[c.Ref] = true
+		cc := component(c, lic)
+		cc.Scope = cdx.ScopeExcluded
+		props := append(derefProps(cc.Properties), cdx.Property{Name: propRemoved, Value: supersede.Story(c, doc.Inventory.Layers)})
+		cc.Properties = &props
+		out = append(out, cc)
+	}
+	return out
+}
+
+func derefProps(p *[]cdx.Property) []cdx.Property {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // checkRefs returns the set of component refs, which become bom-refs and

@@ -68,8 +68,14 @@ func TestFixture(t *testing.T) {
 	}
 
 	comps := *bom.Components
-	if len(comps) != len(inv.Components)+1 {
-		t.Fatalf("%d components, want the inventory's %d and the OS", len(comps), len(inv.Components))
+	if len(comps) != len(inv.Components)+1+len(inv.Removed) {
+		t.Fatalf("%d components, want the inventory's %d, the OS and the %d removed ones findings name", len(comps), len(inv.Components), len(inv.Removed))
+	}
+	if gone := comps[len(comps)-1]; gone.BOMRef != inv.Removed[0].Ref || gone.Scope != cdx.ScopeExcluded || gone.Properties == nil ||
+		!slices.ContainsFunc(*gone.Properties, func(p cdx.Property) bool {
+			return p.Name == "vigil:removed" && strings.Contains(p.Value, "replaced 3.0.11-1~deb12u2 by 3.0.14-1~deb12u2 in layer 1")
+		}) {
+		t.Errorf("removed component = %+v", gone)
 	}
 	if os := comps[0]; os.Type != cdx.ComponentTypeOS || os.Name != "debian" || os.Version != "12" {
 		t.Errorf("OS component = %+v", os)
@@ -373,7 +379,7 @@ func TestVulnerabilities(t *testing.T) {
 	if fixed.Recommendation != "Upgrade libssl3 (source package openssl) to 3.0.15-1~deb12u1 or later." || fixed.Analysis != nil {
 		t.Errorf("CVE-2024-9143 recommendation %q, analysis %+v", fixed.Recommendation, fixed.Analysis)
 	}
-	if p := props(fixed); p["vigil:kev"] != "false" || p["vigil:fix-state"] != "fixed" || p["vigil:layer"] != reporttest.BaseLayer.DiffID || p["vigil:layer:base"] != "true" {
+	if p := props(fixed); p["vigil:kev"] != "false" || p["vigil:fix-state"] != "fixed" || p["vigil:layer"] != reporttest.AppLayer.DiffID || p["vigil:layer:base"] != "false" {
 		t.Errorf("CVE-2024-9143 properties = %v", p)
 	}
 

@@ -28,6 +28,9 @@ const (
 	propSymbol       = "vigil:symbol"
 	propInstalled    = "vigil:installed-version"
 	propDataSourceID = "vigil:source:id"
+	// propRemoved marks a component a later layer replaced or deleted,
+	// with its layer story.
+	propRemoved = "vigil:removed"
 )
 
 // vulnerabilities maps each finding onto a CycloneDX vulnerability that

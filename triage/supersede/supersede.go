@@ -10,6 +10,7 @@
 package supersede
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -55,10 +56,7 @@ func (Provider) Judge(_ context.Context, in *triage.Input, findings []match.Find
 		story := Story(c, in.Inventory.Layers)
 		loc := ""
 		if c.Layer != nil {
-			loc = "layer " + strconv.Itoa(c.Layer.Index)
-			if c.Layer.DiffID != "" {
-				loc += " " + c.Layer.DiffID
-			}
+			loc = cmp.Or(c.Layer.DiffID, "#"+strconv.Itoa(c.Layer.Index))
 		}
 		js = append(js, triage.Judgement{Finding: i, Verdict: vex.Verdict{
 			Status:        vex.NotAffected,

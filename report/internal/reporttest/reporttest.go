@@ -132,9 +132,20 @@ func Document() *document.Document {
 			Locations: []string{"/usr/lib/python3/dist-packages/cryptography-41.0.7.dist-info/METADATA"}, Cataloger: "python", Layer: &app,
 		},
 	}
+	// The application layer upgraded libssl3: the base's version is
+	// removed, and its findings are kept as not present.
+	for i := range comps {
+		if comps[i].Name == "libssl3" {
+			comps[i].Layer = &app
+			comps[i].History = []inventory.LayerEvent{{Layer: 0, Op: layers.Added, Version: "3.0.11-1~deb12u2"}, {Layer: 1, Op: layers.Modified, Version: "3.0.14-1~deb12u2"}}
+		}
+	}
+	removed := []inventory.Component{deb("libssl3", "3.0.11-1~deb12u2", "amd64", "openssl", "3.0.11-1~deb12u2", "Apache-2.0")}
+	removed[0].History = []inventory.LayerEvent{{Layer: 0, Op: layers.Added, Version: "3.0.11-1~deb12u2"}, {Layer: 1, Op: layers.Modified, Version: "3.0.14-1~deb12u2"}}
 	for i := range comps {
 		comps[i].Ref = ref(&comps[i])
 	}
+	removed[0].Ref = ref(&removed[0])
 	return &document.Document{
 		Inventory: &inventory.Inventory{
 			Source: image.Info{
@@ -152,11 +163,12 @@ func Document() *document.Document {
 			},
 			Layers:     []layers.Info{base, app, cleanup},
 			Components: comps,
+			Removed:    removed,
 			Warnings:   []string{"cataloger python (layer 1): read /usr/lib/python3/dist-packages/broken.dist-info/METADATA: unexpected EOF"},
 		},
 		Tool:     document.ToolInfo{Name: "vigil", Version: "0.1.0"},
 		Created:  Created,
-		Findings: findings(comps),
+		Findings: findings(append(comps, removed...)),
 		MatchStats: &match.Stats{
 			Components:  len(comps),
 			Checked:     map[string]int{"Debian:12": 5, "Go": 4, "PyPI": 1},
@@ -180,8 +192,9 @@ func Document() *document.Document {
 // findings are what matching the fixture's inventory against the records
 // in /work/shared/vulndata finds, one of each kind a writer must render:
 // a fixed Debian CVE, a Go standard library one in the KEV catalog, one with
-// no CVSS vector anywhere (and no fix), and one the data lists as open that
-// triage found fixed by a backport, with its evidence. Ids, versions,
+// no CVSS vector anywhere (and no fix), one the data lists as open that
+// triage found fixed by a backport, with its evidence, and one of a package
+// version a later layer replaced. Ids, versions,
 // vectors and texts are the records'.
 func findings(comps []inventory.Component) []match.Finding {
 	byName := func(name string) (match.ComponentRef, *layers.Info) {
@@ -193,6 +206,13 @@ func findings(comps []inventory.Component) []match.Finding {
 		panic("reporttest: no component " + name)
 	}
 	libssl, libsslLayer := byName("libssl3")
+	var oldSSL match.ComponentRef
+	for i := range comps {
+		if c := &comps[i]; c.Name == "libssl3" && c.Version == "3.0.11-1~deb12u2" {
+			oldSSL = match.ComponentRef{Ref: c.Ref, Type: c.Type, Name: c.Name, Version: c.Version, PURL: c.PURL, Source: c.Source}
+		}
+	}
+	base := BaseLayer
 	libc, libcLayer := byName("libc6")
 	stdlib, stdlibLayer := byName("stdlib")
 	debian := func(id string) []match.DataSource {
@@ -271,6 +291,27 @@ func findings(comps []inventory.Component) []match.Finding {
 			Symbols:          []vulndb.Import{{Path: "net/http/internal", Symbols: []string{"chunkedReader.Read", "readChunkLine"}}},
 			References:       []vulndb.Reference{{Type: "FIX", URL: "https://go.dev/cl/652998"}, {Type: "REPORT", URL: "https://go.dev/issue/71988"}},
 			DataSources:      []match.DataSource{{Ecosystem: "Go", Package: "stdlib", ID: "GO-2025-3563"}},
+		},
+		{
+			ID:               "CVE-2023-5678",
+			Summary:          "Generating excessively long X9.42 DH keys or checking excessively long X9.42 DH keys or parameters may be very slow.",
+			Component:        oldSSL,
+			RootCause:        "deb/openssl@3.0.11-1~deb12u2",
+			InstalledVersion: "3.0.11-1~deb12u2",
+			FixedVersion:     "3.0.13-1~deb12u1",
+			FixedVersions:    []string{"3.0.13-1~deb12u1"},
+			FixState:         match.FixStateFixed,
+			Severity:         match.SeverityMedium,
+			CVSS:             []match.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L", Score: 5.3, Source: "osv:CVE-2023-5678"}},
+			Layer:            &base,
+			DataSources:      debian("CVE-2023-5678"),
+			Verdict: &vex.Verdict{
+				Status:        vex.NotAffected,
+				Justification: vex.ComponentNotPresent,
+				Impact:        "libssl3 3.0.11-1~deb12u2 is not in the final image: added 3.0.11-1~deb12u2 in layer 0, replaced 3.0.11-1~deb12u2 by 3.0.14-1~deb12u2 in layer 1 by `COPY /out/ / # buildkit`.",
+				Evidence:      []vex.Evidence{{Kind: "layer", Location: base.DiffID, Detail: "added 3.0.11-1~deb12u2 in layer 0, replaced 3.0.11-1~deb12u2 by 3.0.14-1~deb12u2 in layer 1 by `COPY /out/ / # buildkit`"}},
+				By:            "triage/supersede",
+			},
 		},
 	}
 }
