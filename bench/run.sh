@@ -12,6 +12,9 @@
 #     (bench/compare/osv-scanner.sh builds it). Goal: <= 1.3x the floor.
 #  3. Peak RSS of `vigil sbom` on images of ~0.3 and ~1 GB. Goal: <= 150 MB,
 #     flat as the image grows.
+#  4. The share of a cold scan that triage takes (backports, supersession,
+#     Go reachability, deployment context, ranking), timed inside the
+#     pipeline by BenchmarkTriage in ./scan. Goal: <= 15%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local PATH=/usr/local/go/bin:$PATH:/tmp/peers/bin:/tmp/vigil-compare/bin
@@ -90,3 +93,6 @@ for img in debian3 big300 big1g; do
   read -r w r < <(RUNS=1 timed "$B/vigil" sbom -q -o json "docker-archive:$B/$img.tar")
   printf '%-8s %6s archive  wall %6.2fs  rss %6.1f MB\n' "$img" "$(du -h "$B/$img.tar" | cut -f1)" "$w" "$(echo "$r/1024" | bc -l)"
 done
+
+echo "== triage's share of a cold scan of the Debian image with a Go application (goal <= 15%)"
+go test -run '^$' -bench BenchmarkTriage -benchtime "${RUNS}x" ./scan/ | sed -n '/^cold scan with/,/^goos/p' | grep -v '^goos'

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/vigilsec/vigil/hygiene"
 	"github.com/vigilsec/vigil/image"
@@ -192,6 +193,7 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 // are matched too, so that their findings can be shown as not present (with
 // the layer story) instead of vanishing without a word.
 func (r *Result) triage(ctx context.Context, opts Options) error {
+	start := time.Now()
 	if len(r.Inventory.Removed) > 0 {
 		gone := &inventory.Inventory{Distro: r.Inventory.Distro, Layers: r.Inventory.Layers, Components: r.Inventory.Removed}
 		removed, _, err := match.Match(ctx, opts.DB, gone, match.Options{})
@@ -206,9 +208,10 @@ func (r *Result) triage(ctx context.Context, opts Options) error {
 		return err
 	}
 	r.Inventory.Warnings = append(r.Inventory.Warnings, st.Warnings...)
-	r.Triage = &st
 	summary := deploy.Summarize(in)
 	r.Context = &summary
 	triage.Rank(r.Findings, summary.Exposed())
+	st.Elapsed = time.Since(start)
+	r.Triage = &st
 	return nil
 }

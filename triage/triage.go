@@ -79,6 +79,9 @@ type Stats struct {
 	Providers []ProviderStats `json:"providers"`
 	// Warnings are providers' failures; triage goes on without them.
 	Warnings []string `json:"warnings,omitempty"`
+	// Elapsed is the whole of triage's time in the scan, set by the
+	// pipeline: the providers, and matching the removed components.
+	Elapsed time.Duration `json:"elapsedNs"`
 }
 
 // ProviderStats is one provider's share of a Run.
