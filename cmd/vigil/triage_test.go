@@ -63,7 +63,7 @@ func TestScanTriage(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	var again struct {
-		Findings []json.RawMessage `json:"findings"`
+		Findings []json.RawMessage   `json:"findings"`
 		Baseline struct{ Known int } `json:"baseline"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &again); err != nil {
