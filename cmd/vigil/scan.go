@@ -15,6 +15,7 @@ import (
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/scan"
 	"github.com/vigilsec/vigil/triage"
+	"github.com/vigilsec/vigil/triage/vexin"
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/workload"
 )
@@ -40,6 +41,7 @@ func newScanCmd() *cobra.Command {
 		noTriage      bool
 		baseline      string
 		layerStories  bool
+		vexFiles      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
@@ -64,7 +66,9 @@ keeps every finding it suppresses with a VEX status and the evidence:
 Findings are ranked (known exploited, reachable, exposed, fix available,
 severity); the binary packages of one source package show as one.
 --show-suppressed lists what triage suppressed; machine formats always
-carry it. --no-triage reports the raw version matches. --baseline shows only
+carry it. --vex applies OpenVEX or CycloneDX VEX statements first: a
+statement you make overrides what Vigil infers. --no-triage reports the raw
+version matches (and still applies --vex). --baseline shows only
 what an earlier JSON report did not have.
 
 It also checks the image's hygiene in the same pass over the layers: secrets in
@@ -121,9 +125,22 @@ failed, 2 an error.`,
 				defer vdb.Close()
 				warnStale(p, vdb.Metadata(), time.Duration(staleDays)*24*time.Hour)
 				opts.DB = vdb
-				if !noTriage {
-					opts.Triage = scan.Triage()
+				// Documents the user gives apply even with --no-triage:
+				// they are statements, not inference.
+				var first []triage.Provider
+				if len(vexFiles) > 0 {
+					vp, err := vexin.Load(vexFiles...)
+					if err != nil {
+						return err
+					}
+					first = append(first, vp)
 				}
+				opts.Triage = first
+				if !noTriage {
+					opts.Triage = scan.Triage(first...)
+				}
+			} else if len(vexFiles) > 0 {
+				return errors.New("--vex applies to vulnerability findings: add vuln to --scanners")
 			}
 			var base *triage.Baseline
 			if baseline != "" {
@@ -205,6 +222,7 @@ failed, 2 an error.`,
 	cmd.Flags().IntVar(&staleDays, "db-max-age", 7, "warn when vulnerability data is older than this many days")
 	cmd.Flags().BoolVar(&noTriage, "no-triage", false, "report every version match as it is, without judging backports, removed layers, reachability or deployment")
 	cmd.Flags().StringVar(&baseline, "baseline", "", `an earlier "vigil scan -o json" report: show only findings it does not have`)
+	cmd.Flags().StringArrayVar(&vexFiles, "vex", nil, "an OpenVEX or CycloneDX VEX document whose statements decide findings before Vigil's own triage (repeatable; the latest statement wins)")
 	cmd.Flags().BoolVar(&layerStories, "layers", false, "tell, in the table, which layer brought each vulnerable package and which replaced it")
 	return cmd
 }

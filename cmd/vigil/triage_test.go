@@ -76,6 +76,41 @@ func TestScanTriage(t *testing.T) {
 		t.Errorf("a Compose file as baseline: exit %d, %q", code, stderr)
 	}
 
+	// A VEX statement the user writes decides its finding, even with
+	// --no-triage; a broken document is an error naming the file.
+	target := raw.Findings[0]
+	doc := `{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "Security <security@example.com>",
+ "timestamp": "2026-01-01T00:00:00Z", "version": 1,
+ "statements": [{"vulnerability": {"name": "` + target.ID + `"}, "products": [{"@id": "` + target.Component.PURL + `"}],
+   "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path", "impact_statement": "we never call it"}]}`
+	vexFile := filepath.Join(dir, "ours.openvex.json")
+	if err := os.WriteFile(vexFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withVEX, _ := scanJSON(t, "--db", db, "--scanners", "vuln", "--no-triage", "--vex", vexFile, ref)
+	decided := 0
+	for _, f := range withVEX.Findings {
+		v := f.Verdict
+		switch {
+		case f.ID == target.ID && f.Component.PURL == target.Component.PURL:
+			if v == nil || v.Status != vex.NotAffected || v.By != "vex:"+vexFile || v.Justification != vex.VulnerableCodeNotInExecutePath {
+				t.Errorf("%s: verdict %+v, want the VEX statement's", f.ID, v)
+			}
+			decided++
+		case v != nil:
+			t.Errorf("%s %s: verdict %+v from a statement about %s %s", f.ID, f.Component.PURL, v, target.ID, target.Component.PURL)
+		}
+	}
+	if decided == 0 {
+		t.Errorf("no finding %s on %s after --vex", target.ID, target.Component.PURL)
+	}
+	if err := os.WriteFile(vexFile, []byte(`{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := vigil(t, "scan", "-q", "--db", db, "--vex", vexFile, ref); code != exitError || !strings.Contains(stderr, vexFile) {
+		t.Errorf("a broken VEX document: exit %d, %q", code, stderr)
+	}
+
 	table, stderr, code := vigil(t, "scan", "-q", "-o", "table", "--db", db, "--scanners", "vuln", "--layers", ref)
 	if code == exitError {
 		t.Fatal(stderr)

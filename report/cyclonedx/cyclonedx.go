@@ -98,7 +98,10 @@ func build(doc *document.Document) (*cdx.BOM, error) {
 	if deps := dependencies(inv.Components, imageRef, osRef); len(deps) > 0 {
 		bom.Dependencies = &deps
 	}
-	if len(doc.Findings) > 0 {
+	// When matching ran, the list is written even empty: "checked, none
+	// found" differs from an SBOM that says nothing about vulnerabilities,
+	// and a VEX consumer (vigil scan --vex) can tell them apart.
+	if len(doc.Findings) > 0 || doc.MatchStats != nil {
 		vulns := vulnerabilities(doc.Findings, inv, refs)
 		bom.Vulnerabilities = &vulns
 	}

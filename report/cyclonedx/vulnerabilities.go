@@ -17,17 +17,20 @@ import (
 // Names of the properties Vigil attaches to vulnerabilities, beside the
 // component ones (vigil:layer, vigil:layer:index) it shares.
 const (
-	propKEV          = "vigil:kev"
-	propKEVAdded     = "vigil:kev:dateAdded"
-	propRansomware   = "vigil:kev:knownRansomware"
-	propFixState     = "vigil:fix-state"
-	propLayerBase    = "vigil:layer:base"
-	propUrgency      = "vigil:urgency"
-	propRelated      = "vigil:related"
-	propVerdictBy    = "vigil:verdict:by"
-	propSymbol       = "vigil:symbol"
-	propInstalled    = "vigil:installed-version"
-	propDataSourceID = "vigil:source:id"
+	propKEV        = "vigil:kev"
+	propKEVAdded   = "vigil:kev:dateAdded"
+	propRansomware = "vigil:kev:knownRansomware"
+	propFixState   = "vigil:fix-state"
+	propLayerBase  = "vigil:layer:base"
+	propUrgency    = "vigil:urgency"
+	propRelated    = "vigil:related"
+	propVerdictBy  = "vigil:verdict:by"
+	// propVerdictJustification keeps the OpenVEX justification, which
+	// CycloneDX's codes cannot all express (component_not_present).
+	propVerdictJustification = "vigil:verdict:justification"
+	propSymbol               = "vigil:symbol"
+	propInstalled            = "vigil:installed-version"
+	propDataSourceID         = "vigil:source:id"
 	// propRemoved marks a component a later layer replaced or deleted,
 	// with its layer story.
 	propRemoved = "vigil:removed"
@@ -244,6 +247,9 @@ func vulnProperties(f *match.Finding) []cdx.Property {
 	}
 	if v := f.Verdict; v != nil && v.By != "" {
 		add(propVerdictBy, v.By)
+	}
+	if v := f.Verdict; v != nil && v.Justification != "" {
+		add(propVerdictJustification, string(v.Justification))
 	}
 	return ps
 }

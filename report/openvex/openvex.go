@@ -56,9 +56,10 @@ func build(doc *document.Document) (*govex.VEX, error) {
 	}
 	image := product(doc.Inventory)
 	comps := advice.Components(doc.Inventory)
+	shared := sharedPURLs(doc.Inventory)
 	for i := range doc.Findings {
 		f := &doc.Findings[i]
-		st := statement(f, comps[f.Component.Ref], image)
+		st := statement(f, comps[f.Component.Ref], image, shared[f.Component.PURL])
 		st.Timestamp = &created
 		if st.ActionStatement != "" {
 			st.ActionStatementTimestamp = &created
@@ -90,7 +91,29 @@ func product(inv *inventory.Inventory) govex.Component {
 	return c
 }
 
-func statement(f *match.Finding, c *inventory.Component, image govex.Component) govex.Statement {
+// sharedPURLs marks the package URLs more than one component has (the same
+// module in two Go binaries, a version a later layer replaced and one that
+// stayed): a statement naming such a purl would speak for all of them.
+func sharedPURLs(inv *inventory.Inventory) map[string]bool {
+	seen := map[string]int{}
+	for _, list := range [][]inventory.Component{inv.Components, inv.Removed} {
+		for i := range list {
+			seen[list[i].PURL]++
+		}
+	}
+	shared := map[string]bool{}
+	for p, n := range seen {
+		if n > 1 {
+			shared[p] = true
+		}
+	}
+	return shared
+}
+
+// statement is f as an OpenVEX statement. The subcomponent is named by its
+// purl, unless another component shares it (shared): then by Vigil's
+// component ref, with the purl kept as an identifier for other tools.
+func statement(f *match.Finding, c *inventory.Component, image govex.Component, shared bool) govex.Statement {
 	aliases := make([]govex.VulnerabilityID, len(f.Aliases))
 	for i, a := range f.Aliases {
 		aliases[i] = govex.VulnerabilityID(a)
@@ -98,7 +121,8 @@ func statement(f *match.Finding, c *inventory.Component, image govex.Component) 
 	sub := govex.Component{ID: f.Component.PURL}
 	if sub.ID != "" {
 		sub.Identifiers = map[govex.IdentifierType]string{govex.PURL: f.Component.PURL}
-	} else {
+	}
+	if sub.ID == "" || shared {
 		sub.ID = f.Component.Ref
 	}
 	st := govex.Statement{
