@@ -1,0 +1,5 @@
+package backport
+
+// GZ lets the external image tests build changelogs with the unit tests'
+// helper.
+var GZ = gz
