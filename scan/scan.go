@@ -26,6 +26,7 @@ import (
 	"github.com/vigilsec/vigil/triage"
 	"github.com/vigilsec/vigil/triage/backport"
 	"github.com/vigilsec/vigil/triage/deploy"
+	"github.com/vigilsec/vigil/triage/reachability"
 	"github.com/vigilsec/vigil/triage/supersede"
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/workload"
@@ -45,7 +46,7 @@ func Catalogers() []inventory.Cataloger {
 // verdicts: a package a later layer removed is not present, whatever its
 // changelog or symbols say.
 func Triage(first ...triage.Provider) []triage.Provider {
-	return append(first, supersede.Provider{}, backport.Provider{}, deploy.Provider{})
+	return append(first, supersede.Provider{}, backport.Provider{}, reachability.Provider{}, deploy.Provider{})
 }
 
 // Options configure one run of the pipeline.
