@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigilsec/vigil/inventory/internal/golden"
+	"github.com/vigilsec/vigil/internal/golden"
 
 	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 

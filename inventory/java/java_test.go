@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigilsec/vigil/internal/golden"
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
-	"github.com/vigilsec/vigil/inventory/internal/golden"
 	"github.com/vigilsec/vigil/layers"
 )
 

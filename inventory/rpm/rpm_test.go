@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigilsec/vigil/inventory/internal/golden"
+	"github.com/vigilsec/vigil/internal/golden"
 
 	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 

@@ -134,8 +134,17 @@ func child(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// go-rpmdb's Berkeley DB reader pages in its own goroutine, which
+	// closes its channel in a deferred call: when it panics, the close runs
+	// first, list sees a short list, and this process could exit 0 before
+	// the panic kills it. A moment's wait lets the crash win, so the
+	// parent never takes a truncated list for the answer.
+	time.Sleep(crashGrace)
 	return 0
 }
+
+// crashGrace is how long a successful child waits before exiting; see child.
+const crashGrace = 50 * time.Millisecond
 
 // list reads every package header. The recover catches panics in this
 // goroutine (header parsing); panics in go-rpmdb's own goroutines end the

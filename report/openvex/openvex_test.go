@@ -3,6 +3,7 @@ package openvex
 import (
 	"bytes"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func write(t *testing.T, doc *document.Document) ([]byte, *govex.VEX) {
 
 func TestGolden(t *testing.T) {
 	out, _ := write(t, reporttest.Document())
-	reporttest.Golden(t, "testdata/fixture.golden.json", out, *update)
+	golden.Bytes(t, "testdata/fixture.golden.json", out, *update)
 }
 
 func TestFixture(t *testing.T) {

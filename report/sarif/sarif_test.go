@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func write(t *testing.T, sch *jsonschema.Schema, doc *document.Document) ([]byte
 
 func TestGolden(t *testing.T) {
 	out, _ := write(t, schema(t), reporttest.Document())
-	reporttest.Golden(t, "testdata/fixture.golden.json", out, *update)
+	golden.Bytes(t, "testdata/fixture.golden.json", out, *update)
 }
 
 func TestFixture(t *testing.T) {

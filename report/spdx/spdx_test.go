@@ -3,6 +3,7 @@ package spdx
 import (
 	"bytes"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"regexp"
 	"slices"
 	"strings"
@@ -97,7 +98,7 @@ func checkDocument(t testing.TB, d *v2_3.Document) {
 
 func TestGolden(t *testing.T) {
 	out, _ := write(t, schema(t), reporttest.Document())
-	reporttest.Golden(t, "testdata/fixture.golden.json", out, *update)
+	golden.Bytes(t, "testdata/fixture.golden.json", out, *update)
 }
 
 func TestFixture(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"slices"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func render(t *testing.T, inv *inventory.Inventory) string {
 }
 
 func TestGolden(t *testing.T) {
-	reporttest.Golden(t, "testdata/fixture.golden", []byte(render(t, nil)), *update)
+	golden.Bytes(t, "testdata/fixture.golden", []byte(render(t, nil)), *update)
 }
 
 // rows returns the cells of the component rows, split on the column
@@ -210,7 +211,7 @@ func TestGoldenShowSuppressed(t *testing.T) {
 	if err := (Writer{ShowSuppressed: true}).Write(&buf, reporttest.Document()); err != nil {
 		t.Fatal(err)
 	}
-	reporttest.Golden(t, "testdata/fixture-suppressed.golden", buf.Bytes(), *update)
+	golden.Bytes(t, "testdata/fixture-suppressed.golden", buf.Bytes(), *update)
 }
 
 // section returns the lines of out from the one equal to title up to the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"reflect"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestGolden(t *testing.T) {
 	if err := (Writer{}).Write(&buf, reporttest.Document()); err != nil {
 		t.Fatal(err)
 	}
-	reporttest.Golden(t, "testdata/fixture.golden.json", buf.Bytes(), *update)
+	golden.Bytes(t, "testdata/fixture.golden.json", buf.Bytes(), *update)
 }
 
 // TestDocumentAsIs checks that the output is the document's own JSON with

@@ -2,8 +2,8 @@ package backport
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -282,7 +282,7 @@ func TestJudge(t *testing.T) {
 			}
 			js, err := Provider{}.Judge(t.Context(), &triage.Input{FS: fsys, Inventory: inv}, findings)
 
-			got := golden{Findings: map[string]*vex.Verdict{}}
+			got := judged{Findings: map[string]*vex.Verdict{}}
 			if err != nil {
 				got.Error = err.Error()
 			}
@@ -302,13 +302,13 @@ func TestJudge(t *testing.T) {
 			if cl, _ := readChangelog(fsys, tt.files[0].path, nil); cl != nil && len(cl.entries) > 0 {
 				got.Parsed = dump(cl)
 			}
-			compareGolden(t, filepath.Join("testdata", "golden", tt.name+".json"), got)
+			golden.JSON(t, filepath.Join("testdata", "golden", tt.name+".json"), got, *update)
 		})
 	}
 }
 
-// golden is what a TestJudge case records.
-type golden struct {
+// judged is what a TestJudge case records.
+type judged struct {
 	// Parsed is what the parser kept of the case's first file.
 	Parsed   []parsedEntry           `json:"parsed"`
 	Findings map[string]*vex.Verdict `json:"findings"`
@@ -353,28 +353,6 @@ func label(f match.Finding) string {
 		s += " [judged]"
 	}
 	return s
-}
-
-func compareGolden(t *testing.T, path string, got any) {
-	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	if *update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(b, want) {
-		t.Errorf("%s differs; got:\n%s", path, b)
-	}
 }
 
 // buildFS writes files into a directory and reads it as an image root, the

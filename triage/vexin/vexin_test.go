@@ -1,10 +1,10 @@
 package vexin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/vigilsec/vigil/internal/golden"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,7 +87,7 @@ func TestApply(t *testing.T) {
 			want{0: "under_investigation", 6: "fixed"}},
 		{"cyclonedx with an empty vulnerabilities list", []string{"cyclonedx/empty.json"}, want{}},
 	}
-	golden := map[string][]applied{}
+	results := map[string][]applied{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			files := make([]string, len(tt.files))
@@ -114,37 +114,20 @@ func TestApply(t *testing.T) {
 				}
 				got = append(got, applied{Finding: f.ID + " " + f.Component.Ref, Verdict: v})
 			}
-			golden[tt.name] = got
+			results[tt.name] = got
 		})
 	}
-	out, err := json.MarshalIndent(golden, "", "  ")
+	out, err := json.MarshalIndent(results, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "testdata/applied.golden.json", append(out, '\n'))
+	golden.Bytes(t, "testdata/applied.golden.json", append(out, '\n'), *update)
 }
 
 // applied is one verdict in the golden file.
 type applied struct {
 	Finding string       `json:"finding"`
 	Verdict *vex.Verdict `json:"verdict"`
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run go test -update and review the diff):\n%s", path, got)
-	}
 }
 
 // TestFinal checks that a finding whose verdict is already final is left

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -374,28 +373,6 @@ func escapeVersion(v string) string {
 		}
 	}
 	return b.String()
-}
-
-// Golden compares got with the file at path, or rewrites the file when
-// update is set.
-func Golden(t *testing.T, path string, got []byte, update bool) {
-	t.Helper()
-	if update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test with -update to accept it):\n%s", path, got)
-	}
 }
 
 // Schema compiles the JSON schema in file main, resolving references to the
