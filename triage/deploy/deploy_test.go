@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,25 +20,35 @@ import (
 
 func TestMain(m *testing.M) { vulndbtest.Main(m) }
 
-// TestCompose scans the real Debian image against the real data under three
-// deployments. Offline, every finding whose every CVSS vector says attack
+// TestContexts scans the real Debian image against the real data under
+// four deployments. Offline, every finding whose every CVSS vector says attack
 // vector Network is suppressed with the Compose file as evidence, and every
 // other finding is kept; a deployment that serves the image (alone, or next
 // to an offline one) suppresses nothing.
-func TestCompose(t *testing.T) {
+func TestContexts(t *testing.T) {
 	db := vulndbtest.DB(t)
 	ref := "oci-dir:" + testimage.WriteOCILayout(t, testimage.DebianImage(t))
+	// The config.json `runc spec` writes gives the container a new network
+	// namespace with no interfaces but loopback.
+	testimage.Require(t, "runc")
+	bundle := t.TempDir()
+	if out, err := exec.Command("runc", "spec", "--bundle", bundle).CombinedOutput(); err != nil {
+		t.Fatalf("runc spec: %v: %s", err, out)
+	}
 	tests := []struct {
 		file       string
 		suppresses bool
+		source     string // where the evidence must point
+		hardening  []string
 	}{
-		{"compose-none.yaml", true},
-		{"compose-bridge.yaml", false},
-		{"compose-mixed.yaml", false},
+		{"testdata/compose-none.yaml", true, "testdata/compose-none.yaml#services.batch", []string{"read-only root filesystem", "capabilities dropped: ALL", "uid 1000"}},
+		{"testdata/compose-bridge.yaml", false, "", nil},
+		{"testdata/compose-mixed.yaml", false, "", nil},
+		{filepath.Join(bundle, "config.json"), true, filepath.Join(bundle, "config.json"), []string{"read-only root filesystem"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			ws, err := workload.Load(filepath.Join("testdata", tt.file))
+		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			ws, err := workload.Load(tt.file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,10 +83,13 @@ func TestCompose(t *testing.T) {
 					if v.Status != vex.NotAffected || v.Justification != vex.VulnerableCodeCannotBeControlledByAdversary || v.By != "triage/deploy" {
 						t.Errorf("%s %s: verdict %+v", f.Component.Name, f.ID, v)
 					}
-					if !hasEvidence(v, "testdata/compose-none.yaml#services.batch", "network: none") ||
-						!hasEvidence(v, "", "read-only root filesystem") || !hasEvidence(v, "", "capabilities dropped: ALL") ||
-						!hasEvidence(v, "", "uid 1000") {
-						t.Errorf("%s %s: evidence %+v lacks the Compose file's settings", f.Component.Name, f.ID, v.Evidence)
+					if !hasEvidence(v, tt.source, "network: none") {
+						t.Errorf("%s %s: evidence %+v does not point at %s", f.Component.Name, f.ID, v.Evidence, tt.source)
+					}
+					for _, h := range tt.hardening {
+						if !hasEvidence(v, tt.source, h) {
+							t.Errorf("%s %s: evidence %+v lacks %q", f.Component.Name, f.ID, v.Evidence, h)
+						}
 					}
 				}
 			}
