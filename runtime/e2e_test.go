@@ -120,6 +120,31 @@ func (p *proc) waitFor(t *testing.T, s string) {
 	}
 }
 
+// generate runs vigil runtime generate and returns what it wrote.
+func generate(t *testing.T, profPath, format string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), format)
+	g := start(t, "runtime", "generate", "--profile", profPath, "--format", format, "-o", out)
+	if err := g.wait(t); err != nil {
+		t.Fatalf("generate %s: %v\n%s", format, err, g.stderr())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// interrupt stops the command as a user would (SIGINT) and fails the test
+// unless it exits cleanly.
+func (p *proc) interrupt(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("vigil %v: %v\n%s", p.cmd.Args[1:], err, p.stderr())
+	}
+}
+
 // wait waits for the command to exit and returns its error.
 func (p *proc) wait(t *testing.T) error {
 	t.Helper()
@@ -216,10 +241,7 @@ func TestLearnWatchGenerateEnforce(t *testing.T) {
 			t.Logf("attack: %v: %s", err, out) // nc killed: non-zero is expected
 		}
 		time.Sleep(2 * time.Second) // one syscall poll
-		w.cmd.Process.Signal(os.Interrupt)
-		if err := w.wait(t); err != nil {
-			t.Fatalf("watch: %v\n%s", err, w.stderr())
-		}
+		w.interrupt(t)
 		alerts := readAlerts(t, alertsPath)
 		byRule := map[string][]detect.Alert{}
 		for _, a := range alerts {
@@ -271,15 +293,7 @@ func TestLearnWatchGenerateEnforce(t *testing.T) {
 	})
 
 	t.Run("seccomp", func(t *testing.T) {
-		secPath := filepath.Join(dir, "seccomp.json")
-		g := start(t, "runtime", "generate", "--profile", profPath, "--format", "seccomp", "-o", secPath)
-		if err := g.wait(t); err != nil {
-			t.Fatalf("generate: %v\n%s", err, g.stderr())
-		}
-		b, err := os.ReadFile(secPath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := generate(t, profPath, "seccomp")
 		var sec specs.LinuxSeccomp
 		if err := json.Unmarshal(b, &sec); err != nil {
 			t.Fatal(err)
@@ -340,10 +354,7 @@ func TestLearnWatchGenerateEnforce(t *testing.T) {
 				t.Errorf("%s: %v exited %d, want %d: %s", tc.name, tc.args, code, tc.exit, out)
 			}
 		}
-		e.cmd.Process.Signal(os.Interrupt)
-		if err := e.wait(t); err != nil {
-			t.Fatalf("enforce: %v\n%s", err, e.stderr())
-		}
+		e.interrupt(t)
 		for _, want := range []string{"denied exec /app/other", "denied connect tcp:127.0.0.1:9999"} {
 			if !strings.Contains(e.stderr(), want) {
 				t.Errorf("enforce log lacks %q:\n%s", want, e.stderr())
@@ -360,6 +371,131 @@ func TestLearnWatchGenerateEnforce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRuntimeCapabilities: learn records the capabilities a container is
+// granted (here CAP_NET_BIND_SERVICE, for busybox nc on port 80), watch
+// alerts on one it was never granted while learning (CAP_CHOWN, added to
+// the container's set and used by an attacker's chown) but not on those
+// runc exec uses while entering the container, and the AppArmor profile
+// allows the learned ones only.
+func TestRuntimeCapabilities(t *testing.T) {
+	runctest.Require(t)
+	vigil(t)
+	dir := t.TempDir()
+	c := runctest.Create(t, runctest.Config{
+		Args: []string{"/bin/sh", "-c", "nc -l -p 80 & exec /app/workload serve"},
+		Mutate: runctest.AddCapabilities("CAP_CHOWN"),
+	})
+	profPath := filepath.Join(dir, "profile.json")
+	p := learn(t, c, profPath)
+	if p.Capabilities == nil {
+		runctest.Skip(t, "capabilities were not observed (eBPF sensor or the cap_capable tracepoint missing); learned with "+p.Learned.Backend)
+	}
+	t.Logf("learned capabilities: %v", p.Capabilities)
+	if !slices.Contains(p.Capabilities, "CAP_NET_BIND_SERVICE") || slices.Contains(p.Capabilities, "CAP_CHOWN") {
+		t.Fatalf("capabilities %v: want CAP_NET_BIND_SERVICE (nc on port 80) and not CAP_CHOWN (never used)", p.Capabilities)
+	}
+
+	alertsPath := filepath.Join(dir, "alerts.jsonl")
+	w := start(t, "runtime", "watch", "--profile", profPath, "--container", c.ID, "--output", alertsPath)
+	w.waitFor(t, "watching container")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := c.Exec(ctx, "/bin/sh", "-c", "touch /tmp/f && chown 1000 /tmp/f"); err != nil {
+		t.Fatalf("chown: %v: %s", err, out)
+	}
+	time.Sleep(2 * time.Second) // one poll of the capability set
+	w.interrupt(t)
+	var caps []string
+	for _, a := range readAlerts(t, alertsPath) {
+		if a.Rule == detect.RuleCapability {
+			caps = append(caps, toString(a.OutputFields["proc.cap"]))
+		}
+	}
+	t.Logf("capability alerts: %v", caps)
+	if !slices.Contains(caps, "CAP_CHOWN") || slices.Contains(caps, "CAP_NET_BIND_SERVICE") {
+		t.Errorf("capability alerts %v: want CAP_CHOWN, and no alert for the learned CAP_NET_BIND_SERVICE", caps)
+	}
+	// runc exec, entering the container, uses these itself before it
+	// executes the shell; they are the runtime's, not the container's.
+	for _, runtime := range []string{"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_SYS_ADMIN"} {
+		if slices.Contains(caps, runtime) {
+			t.Errorf("capability alerts %v include %s, which runc exec used", caps, runtime)
+		}
+	}
+
+	aa := generate(t, profPath, "apparmor")
+	if !strings.Contains(string(aa), "capability net_bind_service,") || strings.Contains(string(aa), "capability chown") || strings.Contains(string(aa), "capability,") {
+		t.Errorf("AppArmor profile should allow net_bind_service and not chown:\n%s", aa)
+	}
+}
+
+// TestRuntimeWatchNewContainer: watch without --container picks up a
+// container of the profile's image created after it started, before the
+// container's process runs, and reports what that process does first.
+func TestRuntimeWatchNewContainer(t *testing.T) {
+	runctest.Require(t)
+	vigil(t)
+	dir := t.TempDir()
+	image := "vigil-test/late:" + filepath.Base(dir)
+	p := &profile.Profile{
+		Schema: profile.Schema, Container: "none", Image: image,
+		Executables: []profile.Executable{{Path: "/app/workload"}, {Path: "/bin/date"}},
+		WriteDirs:   []string{"/data"},
+		Listen:      []profile.Port{{Proto: "tcp", Port: 8080}},
+		Peers:       []profile.Peer{{Proto: "tcp", Addr: "127.0.0.1:8080"}},
+	}
+	profPath := filepath.Join(dir, "profile.json")
+	f, err := os.Create(profPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	alertsPath := filepath.Join(dir, "alerts.jsonl")
+	w := start(t, "runtime", "watch", "--profile", profPath, "--output", alertsPath)
+	w.waitFor(t, "and those started later")
+
+	// The container's first act, before its service starts, is a write
+	// outside the learned directories.
+	c := runctest.Create(t, runctest.Config{
+		Args:   []string{"/bin/sh", "-c", "echo started > /etc/started; exec /app/workload serve"},
+		Mutate: func(s *specs.Spec) { s.Annotations["org.opencontainers.image.ref.name"] = image },
+	})
+	w.waitFor(t, "watching container "+c.ID)
+	c.Begin()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// In another directory than /etc: writes to one directory are one incident.
+	if out, err := c.Exec(ctx, "/bin/sh", "-c", "echo pwned > /tmp/evil"); err != nil {
+		t.Fatalf("attack: %v: %s", err, out)
+	}
+	time.Sleep(time.Second)
+	w.interrupt(t)
+	var writes []string
+	shell := false
+	for _, a := range readAlerts(t, alertsPath) {
+		if a.OutputFields["container.id"] != c.ID {
+			continue
+		}
+		switch a.Rule {
+		case detect.RuleWrite:
+			writes = append(writes, toString(a.OutputFields["fd.name"]))
+		case detect.RuleShell:
+			shell = true
+		}
+	}
+	for _, want := range []string{"/etc/started", "/tmp/evil"} {
+		if !slices.Contains(writes, want) {
+			t.Errorf("write alerts %v lack %s", writes, want)
+		}
+	}
+	if !shell {
+		t.Error("no shell alert for the container started after watch")
+	}
 }
 
 func TestLearnContainerExits(t *testing.T) {

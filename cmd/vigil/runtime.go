@@ -109,12 +109,13 @@ func newRuntimeLearnCmd() *cobra.Command {
 			if err := s.Unwatch(target); err != nil {
 				logf("%v", err)
 			}
-			logf("stopped: %s after %s; %d executables, %d write dirs, %d listening ports, %d peers, %d syscalls",
+			logf("stopped: %s after %s; %d executables, %d write dirs, %d listening ports, %d peers, %d syscalls, %d capabilities",
 				reason, p.Learned.End.Sub(p.Learned.Start).Round(time.Millisecond), len(p.Executables),
-				len(p.WriteDirs), len(p.Listen), len(p.Peers), len(p.Syscalls))
+				len(p.WriteDirs), len(p.Listen), len(p.Peers), len(p.Syscalls), len(p.Capabilities))
 			if reason == profile.StopExited {
 				logf("warning: container %s exited while learning; the profile only covers its life until then", c.ID)
 			}
+			logf("sensor: %d events delivered, %d repeats folded in the kernel, %d dropped", st.Events, st.Suppressed, st.Drops)
 			if st.Drops > 0 {
 				logf("warning: the sensor dropped %d events; the profile may be incomplete", st.Drops)
 			}
@@ -156,20 +157,24 @@ func newRuntimeWatchCmd() *cobra.Command {
 		Long: `Watch a container and print one JSON line per incident (Falco's output
 format) when it deviates from its profile: a new executable, a shell, a write
 outside learned directories, a new listening port, a new outbound peer, a new
-syscall. Repeats of an incident are counted into one follow-up alert, and a
-token bucket per rule and container bounds the rate.
+syscall, a new capability. Repeats of an incident are counted into one
+follow-up alert, and a token bucket per rule and container bounds the rate.
 
-Without --container, every running container with the profile's id or image
-is watched.`,
+Without --container, every container with the profile's id or image is
+watched, those running now and those started later (they are picked up when
+the runtime creates them, before their process runs), until interrupted.
+With --container, watch ends when that container exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := profile.Load(prof)
 			if err != nil {
 				return err
 			}
-			cs, err := watchedContainers(p, id)
-			if err != nil {
-				return err
+			var fixed container.Container
+			if id != "" {
+				if fixed, err = container.Find(id); err != nil {
+					return err
+				}
 			}
 			sink, err := detect.Open(output)
 			if err != nil {
@@ -184,20 +189,59 @@ is watched.`,
 			if s.Backend() == "ebpf" && p.Syscalls != nil {
 				table, _ = profile.HostSyscalls()
 			}
-			var targets []detect.Target
-			for _, c := range cs {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			opts := detect.RunOptions{
+				Source: s, Limiter: detect.NewLimiter(lim), Sink: sink, Table: table, Logf: logf,
+				Gone: func(t detect.Target) {
+					if err := s.Unwatch(sensor.Target{MntNS: t.MntNS}); err != nil {
+						logf("%v", err)
+					}
+				},
+			}
+			// watch starts the sensor on c; the detector must know c first,
+			// or its first events would find no target.
+			target := func(c container.Container) detect.Target {
+				d := detect.New(p, detect.Container{ID: c.ID, Image: c.Image}, container.NewHasher(c).Hash)
+				return detect.Target{MntNS: c.MntNS, Detector: d, Alive: c.Alive}
+			}
+			watch := func(c container.Container) error {
 				if err := s.Watch(sensor.Target{MntNS: c.MntNS, PID: c.InitPID}); err != nil {
+					return err
+				}
+				logf("watching container %s (%s) with the %s sensor", c.ID, c.Image, s.Backend())
+				return nil
+			}
+			if id != "" {
+				opts.Targets = []detect.Target{target(fixed)}
+				if err := watch(fixed); err != nil {
 					s.Close()
 					sink.Close()
 					return err
 				}
-				d := detect.New(p, detect.Container{ID: c.ID, Image: c.Image}, container.NewHasher(c).Hash)
-				targets = append(targets, detect.Target{MntNS: c.MntNS, Detector: d, Alive: c.Alive})
-				logf("watching container %s (%s) with the %s sensor", c.ID, c.Image, s.Backend())
+			} else {
+				add := make(chan detect.Target)
+				opts.Add = add
+				logf("watching every container with id %q or image %q, and those started later", p.Container, p.Image)
+				go func() {
+					defer close(add)
+					container.Watch(ctx, time.Second, func(c container.Container) {
+						if c.ID != p.Container && (p.Image == "" || c.Image != p.Image) {
+							return
+						}
+						select {
+						case add <- target(c):
+						case <-ctx.Done():
+							return
+						}
+						if err := watch(c); err != nil {
+							logf("%v", err)
+						}
+					})
+				}()
 			}
-			err = detect.Run(cmd.Context(), detect.RunOptions{
-				Source: s, Targets: targets, Limiter: detect.NewLimiter(lim), Sink: sink, Table: table, Logf: logf,
-			})
+			err = detect.Run(ctx, opts)
+			cancel()
 			if st := s.Stats(); st.Drops > 0 {
 				logf("warning: the sensor dropped %d events", st.Drops)
 			}
@@ -206,7 +250,7 @@ is watched.`,
 		},
 	}
 	cmd.Flags().StringVar(&prof, "profile", "", "profile from vigil runtime learn (required)")
-	cmd.Flags().StringVar(&id, "container", "", "container id (or unique prefix)")
+	cmd.Flags().StringVar(&id, "container", "", "container id (or unique prefix); default: every container with the profile's id or image")
 	cmd.Flags().StringVar(&output, "output", "-", "alerts to: - (stdout), a file (JSON lines, appended) or an http(s):// URL (POST)")
 	cmd.Flags().StringVar(&backend, "backend", "", "sensor: ebpf or fanotify (default: ebpf, falling back to fanotify)")
 	cmd.Flags().DurationVar(&lim.Window, "dedup-window", time.Minute, "repeats of an incident within this time are counted, not re-sent")
@@ -214,30 +258,6 @@ is watched.`,
 	cmd.Flags().IntVar(&lim.Burst, "burst", 10, "token bucket size per rule and container")
 	cmd.MarkFlagRequired("profile")
 	return cmd
-}
-
-func watchedContainers(p *profile.Profile, id string) ([]container.Container, error) {
-	if id != "" {
-		c, err := container.Find(id)
-		if err != nil {
-			return nil, err
-		}
-		return []container.Container{c}, nil
-	}
-	all, err := container.List()
-	if err != nil {
-		return nil, err
-	}
-	var out []container.Container
-	for _, c := range all {
-		if c.ID == p.Container || (p.Image != "" && c.Image == p.Image) {
-			out = append(out, c)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("watch: no running container has the profile's id %q or image %q; use --container", p.Container, p.Image)
-	}
-	return out, nil
 }
 
 func newRuntimeGenerateCmd() *cobra.Command {

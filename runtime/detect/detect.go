@@ -24,6 +24,7 @@ const (
 	RuleListen             = "Unexpected listening port"
 	RulePeer               = "Unexpected outbound connection"
 	RuleSyscall            = "Unexpected syscall"
+	RuleCapability         = "Unexpected capability"
 )
 
 // Falco priorities used by the rules.
@@ -47,6 +48,9 @@ type Alert struct {
 
 	// key identifies the incident: repeats of the same key are one alert.
 	key string
+	// n is how many occurrences the alert stands for: the event and the
+	// repeats the sensor folded into it.
+	n int
 }
 
 // Container names what a detector watches, for the alert fields.
@@ -161,14 +165,26 @@ func applet(ev event.Event) string {
 // The sensor reports syscall sets, not calls, so these alerts carry no
 // process.
 func (d *Detector) CheckSyscalls(names []string) []Alert {
+	return d.checkSet(names, d.prof.KnownSyscall, RuleSyscall, Notice, "Syscall", "syscall.type")
+}
+
+// CheckCapabilities returns an alert for each capability (CAP_* name) the
+// profile lacks. Like syscalls, capabilities are reported as a set, so
+// these alerts carry no process.
+func (d *Detector) CheckCapabilities(names []string) []Alert {
+	return d.checkSet(names, d.prof.KnownCapability, RuleCapability, Warning, "Capability", "proc.cap")
+}
+
+// checkSet alerts on each of names that known rejects; what names them in
+// the output, field in the output fields.
+func (d *Detector) checkSet(names []string, known func(string) bool, rule, prio, what, field string) []Alert {
 	var out []Alert
 	for _, n := range names {
-		if d.prof.KnownSyscall(n) {
+		if known(n) {
 			continue
 		}
-		a := d.alert(event.Event{Time: time.Now()}, RuleSyscall, Notice, n,
-			fmt.Sprintf("Syscall %s is not in the profile", n), map[string]any{"syscall.type": n})
-		out = append(out, a)
+		out = append(out, d.alert(event.Event{Time: time.Now()}, rule, prio, n,
+			fmt.Sprintf("%s %s is not in the profile", what, n), map[string]any{field: n}))
 	}
 	return out
 }
@@ -181,6 +197,9 @@ func (d *Detector) alert(ev event.Event, rule, prio, detail, msg string, extra m
 	}
 	if ev.Kind == 0 {
 		f["evt.type"] = "syscall"
+		if rule == RuleCapability {
+			f["evt.type"] = "capable"
+		}
 	}
 	if ev.Proc.PID != 0 {
 		f["proc.pid"] = ev.Proc.PID
@@ -205,5 +224,6 @@ func (d *Detector) alert(ev event.Event, rule, prio, detail, msg string, extra m
 		Time: ev.Time.UTC(), Rule: rule, Priority: prio, Output: out, Source: "syscall",
 		Tags: []string{"container", "vigil", "profile_deviation"}, Hostname: d.hostname, OutputFields: f,
 		key: rule + "\x00" + d.c.ID + "\x00" + detail,
+		n:   1 + int(ev.Repeats),
 	}
 }

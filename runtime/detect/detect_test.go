@@ -73,6 +73,40 @@ func TestCheck(t *testing.T) {
 	if as := d.CheckSyscalls([]string{"read", "ptrace", "write"}); len(as) != 1 || as[0].OutputFields["syscall.type"] != "ptrace" {
 		t.Errorf("CheckSyscalls: want one alert for ptrace, got %+v", as)
 	}
+	as := d.CheckCapabilities([]string{"CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN", "CAP_SETUID"})
+	if len(as) != 1 || as[0].Rule != RuleCapability || as[0].OutputFields["proc.cap"] != "CAP_SYS_ADMIN" || as[0].OutputFields["evt.type"] != "capable" {
+		t.Errorf("CheckCapabilities: want one alert for CAP_SYS_ADMIN, got %+v", as)
+	}
+	// A profile learned without capabilities knows them all.
+	blind := New(&profile.Profile{Schema: profile.Schema}, Container{ID: "web-1"}, nil)
+	if as := blind.CheckCapabilities([]string{"CAP_SYS_ADMIN"}); len(as) != 0 {
+		t.Errorf("no capability set learned: want no alert, got %+v", as)
+	}
+}
+
+// Repeats the sensor folded into an event count in the incident: the
+// first alert says how many occurrences it stands for, and the follow-up
+// adds the later ones.
+func TestLimiterCountsFoldedRepeats(t *testing.T) {
+	d := New(loadProfile(t), Container{ID: "c"}, nil)
+	write := func(repeats uint32) Alert {
+		return d.Check(event.Event{Kind: event.Open, Path: "/etc/x", Repeats: repeats})[0]
+	}
+	l := NewLimiter(LimitOptions{Window: time.Minute})
+	t0 := time.Unix(1000, 0)
+	out := l.Add(write(2), t0)
+	if len(out) != 1 || out[0].OutputFields["vigil.count"] != 3 {
+		t.Fatalf("an event with 2 folded repeats: want one alert counting 3, got %+v", out)
+	}
+	if out := l.Expire(t0.Add(2*time.Minute), false); len(out) != 0 {
+		t.Errorf("nothing happened after the first alert: want no follow-up, got %+v", out)
+	}
+	l.Add(write(0), t0.Add(3*time.Minute))
+	l.Add(write(9), t0.Add(3*time.Minute+time.Second))
+	out = l.Expire(t0.Add(10*time.Minute), false)
+	if len(out) != 1 || out[0].OutputFields["vigil.count"] != 11 {
+		t.Errorf("1 event, then one with 9 folded repeats: want a follow-up counting 11, got %+v", out)
+	}
 }
 
 func TestLimiter(t *testing.T) {

@@ -10,7 +10,8 @@ import (
 // Limiter turns a stream of alerts into incidents. The first alert of an
 // incident (same rule, container and subject) passes at once; repeats while
 // the incident stays active (each within Window of the previous) are only
-// counted, and when it ends one follow-up alert carries the count. On top,
+// counted, and when it ends one follow-up alert carries the count. Repeats
+// the sensor folded into an event (event.Event.Repeats) count too. On top,
 // a token bucket per rule and container bounds how many incidents are
 // reported; what it holds back is counted in the next alert that passes.
 // Memory is bounded by MaxIncidents.
@@ -63,7 +64,7 @@ func NewLimiter(o LimitOptions) *Limiter {
 func (l *Limiter) Add(a Alert, now time.Time) []Alert {
 	out := l.Expire(now, false)
 	if in, ok := l.incidents[a.key]; ok && now.Sub(in.last) < l.window {
-		in.count++
+		in.count += a.n
 		in.last = now
 		return out
 	}
@@ -88,8 +89,8 @@ func (l *Limiter) Add(a Alert, now time.Time) []Alert {
 		a.Output += fmt.Sprintf(" [%d similar alerts suppressed by rate limit]", n)
 		delete(l.suppressed, bucketKey)
 	}
-	a.OutputFields["vigil.count"] = 1
-	l.incidents[a.key] = &incident{first: a, last: now, count: 1}
+	a.OutputFields["vigil.count"] = a.n
+	l.incidents[a.key] = &incident{first: a, last: now, count: a.n}
 	return append(out, a)
 }
 
@@ -102,7 +103,7 @@ func (l *Limiter) Expire(now time.Time, all bool) []Alert {
 			continue
 		}
 		delete(l.incidents, k)
-		if in.count > 1 {
+		if in.count > in.first.n { // more than the first alert reported
 			a := in.first
 			f := make(map[string]any, len(a.OutputFields))
 			for k, v := range a.OutputFields {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -69,14 +70,24 @@ var apparmorTmpl = template.Must(template.New("aa").Funcs(template.FuncMap{"q": 
 # Load with: apparmor_parser -r FILE; run with --security-opt apparmor={{.Name}}
 # Reads are allowed everywhere (they are not learned); writes only in learned
 # directories; executables only those learned (with the files their paths
-# resolve to, which is what AppArmor mediates). Capabilities are left to the
-# container's own capability set: they are not observable by the sensor.
+# resolve to, which is what AppArmor mediates).
+{{- if .Caps}}
+# Capabilities only those the container was granted while learning.
+{{- else}}
+# Capabilities are left to the container's own capability set: the sensor
+# did not observe them.
+{{- end}}
 #include <tunables/global>
 
 profile {{.Name}} flags=(attach_disconnected,mediate_deleted) {
   #include <abstractions/base>
-
+{{if .Caps}}
+{{- range .Caps.Names}}
+  capability {{.}},
+{{- end}}
+{{- else}}
   capability,
+{{- end}}
 {{- range .Net}}
   network {{.}},
 {{- end}}
@@ -132,7 +143,29 @@ func WriteAppArmor(w io.Writer, p *profile.Profile, name string) error {
 	}
 	return apparmorTmpl.Execute(w, map[string]any{
 		"Name": policyName(name, p), "P": p, "Exec": slices.Compact(exec), "Dirs": dirs, "Net": net,
+		"Caps": aaCapabilities(p.Capabilities),
 	})
+}
+
+// aaCaps are the capability rules of an AppArmor profile; nil when
+// capabilities were not observed.
+type aaCaps struct{ Names []string }
+
+// aaCapabilities turns CAP_* names into AppArmor's capability names
+// (CAP_NET_BIND_SERVICE is net_bind_service). Numbers newer than Vigil's
+// table (CAP_41) have no AppArmor name and stay denied.
+func aaCapabilities(caps []string) *aaCaps {
+	if caps == nil {
+		return nil
+	}
+	c := &aaCaps{}
+	for _, n := range caps {
+		name := strings.TrimPrefix(n, "CAP_")
+		if _, err := strconv.Atoi(name); err != nil {
+			c.Names = append(c.Names, strings.ToLower(name))
+		}
+	}
+	return c
 }
 
 // The NetworkPolicy types are declared here rather than imported from

@@ -78,10 +78,43 @@ func TestGenerateContent(t *testing.T) {
 	if err := WriteAppArmor(&aa, p, ""); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"profile vigil-web-1-2 ", `"/bin/busybox" ix,`, `"/app/server" ix,`, `"/data/*" rwlk,`, "network inet stream,", "network inet dgram,"} {
+	for _, want := range []string{"profile vigil-web-1-2 ", `"/bin/busybox" ix,`, `"/app/server" ix,`, `"/data/*" rwlk,`, "network inet stream,", "network inet dgram,",
+		"capability net_bind_service,", "capability setuid,"} {
 		if !strings.Contains(aa.String(), want) {
 			t.Errorf("AppArmor profile lacks %q:\n%s", want, aa.String())
 		}
+	}
+	if strings.Contains(aa.String(), "capability,") {
+		t.Errorf("a profile with learned capabilities must not allow them all:\n%s", aa.String())
+	}
+	for _, tc := range []struct {
+		name string
+		caps []string
+		want []string
+		not  []string
+	}{
+		{"not observed", nil, []string{"  capability,\n"}, []string{"capability chown"}},
+		{"observed, none used", []string{}, nil, []string{"capability"}},
+		{"newer than the table", []string{"CAP_CHOWN", "CAP_41"}, []string{"capability chown,"}, []string{"capability,", "41"}},
+	} {
+		t.Run("apparmor capabilities "+tc.name, func(t *testing.T) {
+			q := &profile.Profile{Schema: profile.Schema, Image: p.Image, Capabilities: tc.caps}
+			var b bytes.Buffer
+			if err := WriteAppArmor(&b, q, ""); err != nil {
+				t.Fatal(err)
+			}
+			body := b.String()[strings.Index(b.String(), "profile "):]
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("lacks %q:\n%s", w, body)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(body, n) {
+					t.Errorf("has %q:\n%s", n, body)
+				}
+			}
+		})
 	}
 	var np bytes.Buffer
 	if err := WriteNetworkPolicy(&np, p, ""); err != nil {

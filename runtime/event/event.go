@@ -77,6 +77,11 @@ type Event struct {
 	// Addr is the peer of Connect, the local address of Bind, Listen and
 	// Accept.
 	Addr netip.AddrPort
+	// Repeats is how many more times the same process executable did the
+	// same thing (kind, path or address) since it was last reported: a
+	// sensor that deduplicates folds repeats into the next report instead
+	// of delivering each.
+	Repeats uint32
 }
 
 // Peer returns the network endpoint of a socket event in the form the
@@ -94,4 +99,7 @@ type Source interface {
 	Events() <-chan Event
 	// Syscalls returns the syscall numbers seen in a mount namespace.
 	Syscalls(mntns uint32) ([]int, error)
+	// Capabilities returns the capability numbers (CAP_*) granted in a
+	// mount namespace.
+	Capabilities(mntns uint32) ([]int, error)
 }

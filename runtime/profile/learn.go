@@ -23,6 +23,7 @@ type Learner struct {
 	listen     map[Port]bool
 	peers      map[Peer]bool
 	syscalls   map[string]bool
+	caps       map[string]bool // nil until the sensor reports capabilities
 	lastChange time.Time
 }
 
@@ -110,6 +111,20 @@ func (l *Learner) AddSyscalls(nrs []int) bool {
 	return l.changed(added)
 }
 
+// AddCapabilities adds capability numbers and reports whether the set
+// grew. The first call, even with none, says that capabilities are
+// observed: the profile then lists them, possibly as an empty list.
+func (l *Learner) AddCapabilities(nrs []int) bool {
+	if l.caps == nil {
+		l.caps = map[string]bool{}
+	}
+	added := false
+	for _, nr := range nrs {
+		added = add(l.caps, CapabilityName(nr)) || added
+	}
+	return l.changed(added)
+}
+
 // Profile returns the profile learned so far.
 func (l *Learner) Profile() *Profile {
 	p := &Profile{
@@ -119,6 +134,9 @@ func (l *Learner) Profile() *Profile {
 	p.Learned.End = time.Now()
 	if l.table != nil {
 		p.Syscalls = keys(l.syscalls)
+	}
+	if l.caps != nil {
+		p.Capabilities = keys(l.caps)
 	}
 	p.normalize()
 	return p

@@ -1,6 +1,6 @@
 // Package profile holds what a container normally does — the executables it
-// runs, where it writes, the ports it listens on, the peers it connects to
-// and the syscalls it makes — learned from runtime events, stored as JSON,
+// runs, where it writes, the ports it listens on, the peers it connects to,
+// the syscalls it makes and the capabilities it uses — learned from runtime events, stored as JSON,
 // and used to detect deviations and to generate confinement policies.
 package profile
 
@@ -42,6 +42,11 @@ type Profile struct {
 	// the sensor could not observe them: then no syscall deviation is
 	// reported and no seccomp profile can be generated.
 	Syscalls []string `json:"syscalls"`
+	// Capabilities are the capabilities (CAP_* names) the kernel granted
+	// when the container's processes asked. Nil when the sensor could not
+	// observe them: then no capability deviation is reported and generated
+	// policies leave capabilities alone.
+	Capabilities []string `json:"capabilities"`
 
 	once sync.Once
 	idx  index
@@ -178,6 +183,11 @@ func (p *Profile) Validate() error {
 			return fmt.Errorf("syscalls[%d]: %q is not a syscall name", i, s)
 		}
 	}
+	for i, c := range p.Capabilities {
+		if err := validCapability(c); err != nil {
+			return fmt.Errorf("capabilities[%d]: %w", i, err)
+		}
+	}
 	return nil
 }
 
@@ -209,11 +219,13 @@ type index struct {
 	listen   map[Port]bool
 	peers    map[Peer]bool
 	syscalls map[string]bool
+	caps     map[string]bool
 }
 
 func (p *Profile) index() *index {
 	p.once.Do(func() {
-		x := index{exes: map[string][]string{}, dirs: map[string]bool{}, listen: map[Port]bool{}, peers: map[Peer]bool{}, syscalls: map[string]bool{}}
+		x := index{exes: map[string][]string{}, dirs: map[string]bool{}, listen: map[Port]bool{}, peers: map[Peer]bool{},
+			syscalls: map[string]bool{}, caps: map[string]bool{}}
 		for _, e := range p.Executables {
 			x.exes[e.Path] = append(x.exes[e.Path], e.SHA256)
 		}
@@ -228,6 +240,9 @@ func (p *Profile) index() *index {
 		}
 		for _, s := range p.Syscalls {
 			x.syscalls[s] = true
+		}
+		for _, c := range p.Capabilities {
+			x.caps[c] = true
 		}
 		p.idx = x
 	})
@@ -267,6 +282,13 @@ func (p *Profile) KnownSyscall(name string) bool {
 	return p.Syscalls == nil || p.index().syscalls[name]
 }
 
+// KnownCapability reports whether the capability (a CAP_* name) was
+// learned. With no capability set (the sensor could not observe them)
+// every capability is known.
+func (p *Profile) KnownCapability(name string) bool {
+	return p.Capabilities == nil || p.index().caps[name]
+}
+
 // normalize sorts every list and removes duplicates.
 func (p *Profile) normalize() {
 	slices.SortFunc(p.Executables, func(a, b Executable) int {
@@ -284,5 +306,9 @@ func (p *Profile) normalize() {
 	if p.Syscalls != nil {
 		slices.Sort(p.Syscalls)
 		p.Syscalls = slices.Compact(p.Syscalls)
+	}
+	if p.Capabilities != nil {
+		slices.Sort(p.Capabilities)
+		p.Capabilities = slices.Compact(p.Capabilities)
 	}
 }

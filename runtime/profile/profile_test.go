@@ -33,6 +33,7 @@ func TestParse(t *testing.T) {
 		{"port too big", `{"schema": "vigil.dev/runtime-profile/v1", "listen": [{"proto": "tcp", "port": 70000}]}`, "decode profile"},
 		{"bad peer", `{"schema": "vigil.dev/runtime-profile/v1", "peers": [{"proto": "tcp", "addr": "example.com:80"}]}`, "peers[0]"},
 		{"bad syscall", `{"schema": "vigil.dev/runtime-profile/v1", "syscalls": ["Open; rm"]}`, "syscalls[0]"},
+		{"bad capability", `{"schema": "vigil.dev/runtime-profile/v1", "capabilities": ["CAP_CHOWN", "chown"]}`, `capabilities[1]: "chown" is not a capability name`},
 		{"trailing data", `{"schema": "vigil.dev/runtime-profile/v1"} {}`, "trailing data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,7 +64,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(q.Executables) != 2 || len(q.Peers) != 4 || len(q.Syscalls) != 9 || q.Learned.Arch != "x86_64" {
+	if len(q.Executables) != 2 || len(q.Peers) != 4 || len(q.Syscalls) != 9 || len(q.Capabilities) != 3 || q.Learned.Arch != "x86_64" {
 		t.Errorf("round trip lost entries: %+v", q)
 	}
 }
@@ -122,6 +123,16 @@ func TestLearner(t *testing.T) {
 		t.Error("a repeated event must not change the profile")
 	}
 	l.AddSyscalls([]int{0, 1, 100000})
+	if got := l.Profile().Capabilities; got != nil {
+		t.Errorf("before the sensor reports capabilities the profile must not claim any set, got %q", got)
+	}
+	l.AddCapabilities(nil)
+	if got := l.Profile().Capabilities; got == nil || len(got) != 0 {
+		t.Errorf("capabilities observed, none used: want an empty list, got %#v", got)
+	}
+	if !l.AddCapabilities([]int{10, 0}) || l.AddCapabilities([]int{0}) {
+		t.Error("AddCapabilities must report growth, and only growth")
+	}
 	p := l.Profile()
 	if err := p.Validate(); err != nil {
 		t.Fatalf("learned profile does not validate: %v", err)
@@ -132,10 +143,11 @@ func TestLearner(t *testing.T) {
 			{Path: "/bin/date", Target: "/bin/busybox", SHA256: strings.Repeat("b", 64)},
 			{Path: "/bin/sh", SHA256: strings.Repeat("a", 64)},
 		},
-		WriteDirs: []string{"/data"},
-		Listen:    []Port{{"tcp", 8080}, {"udp", 5353}},
-		Peers:     []Peer{{"tcp", "10.0.0.5:5432"}, {"unix", "/run/app.sock"}},
-		Syscalls:  []string{tab.Name(0), tab.Name(1), "syscall_100000"},
+		WriteDirs:    []string{"/data"},
+		Listen:       []Port{{"tcp", 8080}, {"udp", 5353}},
+		Peers:        []Peer{{"tcp", "10.0.0.5:5432"}, {"unix", "/run/app.sock"}},
+		Syscalls:     []string{tab.Name(0), tab.Name(1), "syscall_100000"},
+		Capabilities: []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
 	}
 	want.normalize()
 	var got, exp bytes.Buffer

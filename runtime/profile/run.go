@@ -28,7 +28,8 @@ type LearnOptions struct {
 	Quiet time.Duration
 	// Alive reports whether the container still runs; nil means always.
 	Alive func() error
-	// Poll is how often syscalls and liveness are checked; default 1s.
+	// Poll is how often syscalls, capabilities and liveness are checked;
+	// default 1s.
 	Poll time.Duration
 }
 
@@ -45,9 +46,13 @@ func Learn(ctx context.Context, o LearnOptions) (*Profile, string) {
 	tick := time.NewTicker(o.Poll)
 	defer tick.Stop()
 	l := o.Learner
-	syscalls := func() {
+	// sets polls what the sensor reports as sets rather than events.
+	sets := func() {
 		if nrs, err := o.Source.Syscalls(o.MntNS); err == nil {
 			l.AddSyscalls(nrs)
+		}
+		if nrs, err := o.Source.Capabilities(o.MntNS); err == nil {
+			l.AddCapabilities(nrs)
 		}
 	}
 	reason := ""
@@ -60,7 +65,7 @@ func Learn(ctx context.Context, o LearnOptions) (*Profile, string) {
 				l.Observe(ev)
 			}
 		case <-tick.C:
-			syscalls()
+			sets()
 			if o.Alive != nil && o.Alive() != nil {
 				reason = StopExited
 			} else if o.Quiet > 0 && time.Since(l.LastChange()) >= o.Quiet {
@@ -79,6 +84,6 @@ func Learn(ctx context.Context, o LearnOptions) (*Profile, string) {
 			l.Observe(ev)
 		}
 	}
-	syscalls()
+	sets()
 	return l.Profile(), reason
 }

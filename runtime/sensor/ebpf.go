@@ -3,15 +3,19 @@
 package sensor
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
@@ -22,13 +26,17 @@ import (
 )
 
 type ebpfSensor struct {
-	objs   sensorObjects
-	links  []link.Link
-	rd     *ringbuf.Reader
-	out    chan event.Event
-	done   chan struct{}
-	wg     sync.WaitGroup
-	procs  procCache
+	maps  sensorMaps
+	progs *ebpf.Collection // the programs; the maps moved to maps
+	links []link.Link
+	rd    *ringbuf.Reader
+	out   chan event.Event
+	done  chan struct{}
+	wg    sync.WaitGroup
+	procs procCache
+	// caps says whether the kernel reports capability checks.
+	caps   bool
+	gen    atomic.Uint64
 	events atomic.Uint64
 	// boot is the wall-clock time of CLOCK_MONOTONIC zero, to convert the
 	// kernel's timestamps.
@@ -48,6 +56,22 @@ func probe() error {
 	return nil
 }
 
+// capTracepoint is the BTF name of the capability:cap_capable tracepoint's
+// prototype, which Linux 6.14 added; tp_btf programs attach by it.
+const capTracepoint = "btf_trace_cap_capable"
+
+// haveCapTracepoint looks the tracepoint up in the kernel's BTF.
+func haveCapTracepoint() error {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return fmt.Errorf("kernel BTF: %w", err)
+	}
+	if _, err := spec.AnyTypeByName(capTracepoint); err != nil {
+		return fmt.Errorf("no capability:cap_capable tracepoint (Linux >= 6.14): %w", err)
+	}
+	return nil
+}
+
 func newEBPF(opts Options) (Sensor, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock limit: %w", err)
@@ -59,24 +83,54 @@ func newEBPF(opts Options) (Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec.Maps["events"].MaxEntries = uint32(opts.RingBytes)
-	s := &ebpfSensor{out: make(chan event.Event, opts.Queue), done: make(chan struct{})}
-	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+	spec.Maps[sensorMapEvents].MaxEntries = uint32(opts.RingBytes)
+	window, err := jiffies(max(opts.DedupWindow, 0))
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Variables[sensorVarDedupWindowJiffies].Set(window); err != nil {
+		return nil, fmt.Errorf("set deduplication window: %w", err)
+	}
+	if err := spec.Variables[sensorVarWakeupBytes].Set(uint64(opts.RingBytes / 4)); err != nil {
+		return nil, fmt.Errorf("set ring buffer wakeup threshold: %w", err)
+	}
+	var key [2]uint64
+	if err := binary.Read(rand.Reader, binary.NativeEndian, &key); err != nil {
+		return nil, fmt.Errorf("deduplication hash key: %w", err)
+	}
+	if err := spec.Variables[sensorVarHashKey].Set(key); err != nil {
+		return nil, fmt.Errorf("set deduplication hash key: %w", err)
+	}
+	s := &ebpfSensor{out: make(chan event.Event, opts.Queue), done: make(chan struct{}), caps: true}
+	if err := haveCapTracepoint(); err != nil {
+		opts.Logf("capabilities will not be observed: %v", err)
+		// vigil_fork only serves the capability program.
+		delete(spec.Programs, sensorProgVigilCapable)
+		delete(spec.Programs, sensorProgVigilFork)
+		s.caps = false
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
 			return nil, fmt.Errorf("load sensor programs: %+v", verr)
 		}
 		return nil, fmt.Errorf("load sensor programs: %w", err)
 	}
-	for _, p := range []*ebpf.Program{s.objs.VigilExec, s.objs.VigilSysEnter} {
+	s.progs = coll
+	if err := coll.Assign(&s.maps); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("load sensor maps: %w", err)
+	}
+	for name, p := range coll.Programs {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("attach %s: %w", p, err)
+			return nil, fmt.Errorf("attach %s: %w", name, err)
 		}
 		s.links = append(s.links, l)
 	}
-	if s.rd, err = ringbuf.NewReader(s.objs.Events); err != nil {
+	if s.rd, err = ringbuf.NewReader(s.maps.Events); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
@@ -91,54 +145,101 @@ func newEBPF(opts Options) (Sensor, error) {
 	return s, nil
 }
 
+// jiffies converts d to the kernel's ticks, rounding up. The tick is the
+// resolution of the coarse clocks, which are read from the jiffy counter.
+func jiffies(d time.Duration) (uint64, error) {
+	var res unix.Timespec
+	if err := unix.ClockGetres(unix.CLOCK_MONOTONIC_COARSE, &res); err != nil || res.Nano() <= 0 {
+		return 0, fmt.Errorf("kernel tick length (resolution of CLOCK_MONOTONIC_COARSE): %v", err)
+	}
+	tick := res.Nano()
+	return uint64((d.Nanoseconds() + tick - 1) / tick), nil
+}
+
 func (s *ebpfSensor) Backend() string { return "ebpf" }
 
+// Watch starts watching t.MntNS. Watching a namespace already watched keeps
+// what was observed so far.
 func (s *ebpfSensor) Watch(t Target) error {
-	if err := s.objs.Watched.Put(t.MntNS, uint32(0)); err != nil {
+	st := sensorNsState{Gen: s.gen.Add(1)}
+	if err := s.maps.Watched.Update(t.MntNS, &st, ebpf.UpdateNoExist); err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
 		return fmt.Errorf("watch mount namespace %d: %w", t.MntNS, err)
 	}
 	return nil
 }
 
+// Unwatch stops watching t.MntNS and forgets its syscalls and capabilities.
 func (s *ebpfSensor) Unwatch(t Target) error {
-	if err := s.objs.Watched.Delete(t.MntNS); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := s.maps.Watched.Delete(t.MntNS); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("unwatch mount namespace %d: %w", t.MntNS, err)
-	}
-	if err := s.objs.Syscalls.Delete(t.MntNS); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		return fmt.Errorf("forget syscalls of mount namespace %d: %w", t.MntNS, err)
 	}
 	return nil
 }
 
 func (s *ebpfSensor) Events() <-chan event.Event { return s.out }
 
-func (s *ebpfSensor) Syscalls(mntns uint32) ([]int, error) {
-	var set sensorSyscallSet
-	if err := s.objs.Syscalls.Lookup(mntns, &set); err != nil {
+func (s *ebpfSensor) state(mntns uint32) (sensorNsState, bool, error) {
+	var st sensorNsState
+	if err := s.maps.Watched.Lookup(mntns, &st); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return nil, nil
+			return st, false, nil
 		}
-		return nil, fmt.Errorf("read syscalls of mount namespace %d: %w", mntns, err)
+		return st, false, fmt.Errorf("read state of mount namespace %d: %w", mntns, err)
 	}
+	return st, true, nil
+}
+
+func (s *ebpfSensor) Syscalls(mntns uint32) ([]int, error) {
+	st, _, err := s.state(mntns)
+	if err != nil {
+		return nil, err
+	}
+	return bits(st.Syscalls[:]), nil
+}
+
+func (s *ebpfSensor) Capabilities(mntns uint32) ([]int, error) {
+	if !s.caps {
+		return nil, fmt.Errorf("capabilities: %w (the kernel has no capability:cap_capable tracepoint)", ErrNotSupported)
+	}
+	st, _, err := s.state(mntns)
+	if err != nil {
+		return nil, err
+	}
+	return bits([]uint64{st.Caps}), nil
+}
+
+// bits returns the numbers of the bits set in a bitmap of words.
+func bits(words []uint64) []int {
 	var nrs []int
-	for w, bits := range set.Bits {
+	for w, v := range words {
 		for b := 0; b < 64; b++ {
-			if bits&(1<<b) != 0 {
+			if v&(1<<b) != 0 {
 				nrs = append(nrs, w*64+b)
 			}
 		}
 	}
-	return nrs, nil
+	return nrs
 }
+
+// The slots of the per-CPU counters map (enum counter in the BPF source).
+const (
+	counterDrops = iota
+	counterSuppressed
+)
 
 func (s *ebpfSensor) Stats() Stats {
 	st := Stats{Events: s.events.Load()}
-	var perCPU []uint64
-	if s.objs.Drops != nil && s.objs.Drops.Lookup(uint32(0), &perCPU) == nil {
-		for _, n := range perCPU {
-			st.Drops += n
+	sum := func(slot uint32) uint64 {
+		var perCPU []uint64
+		var n uint64
+		if s.maps.Counters != nil && s.maps.Counters.Lookup(slot, &perCPU) == nil {
+			for _, v := range perCPU {
+				n += v
+			}
 		}
+		return n
 	}
+	st.Drops, st.Suppressed = sum(counterDrops), sum(counterSuppressed)
 	return st
 }
 
@@ -152,28 +253,53 @@ func (s *ebpfSensor) Close() error {
 			s.rd.Close() // unblocks read
 		}
 		s.wg.Wait()
-		s.objs.Close()
+		if s.progs != nil {
+			s.progs.Close()
+		}
+		s.maps.Close()
 		close(s.out)
 	})
 	return nil
 }
 
+// pollInterval is how often the reader looks for records that did not wake
+// it: file and socket events with absolute paths and addresses wait in the
+// ring until then, or until it fills to a quarter (see wakeup_bytes in the
+// BPF source), so that a burst costs one wakeup, not one per event.
+const pollInterval = 20 * time.Millisecond
+
+// headSize is the size of the part every record has; file and socket
+// records end after their path's NUL, exec records carry the whole struct.
+const headSize = int(unsafe.Offsetof(sensorEvent{}.Path))
+
 func (s *ebpfSensor) read() {
 	defer s.wg.Done()
-	var rec ringbuf.Record
+	var (
+		rec ringbuf.Record
+		// The record is copied into a struct event: records are shorter
+		// than the struct and the ring's bytes are not ours once read.
+		raw sensorEvent
+		buf = unsafe.Slice((*byte)(unsafe.Pointer(&raw)), unsafe.Sizeof(raw))
+	)
+	s.rd.SetDeadline(time.Now().Add(pollInterval))
 	for {
-		if err := s.rd.ReadInto(&rec); err != nil {
+		if err := s.rd.ReadInto(&rec); errors.Is(err, os.ErrDeadlineExceeded) {
+			s.rd.SetDeadline(time.Now().Add(pollInterval))
+			continue
+		} else if err != nil {
 			return // closed
 		}
-		if len(rec.RawSample) < int(unsafe.Sizeof(sensorEvent{})) {
+		if len(rec.RawSample) < headSize {
 			continue
 		}
-		// The record is a struct event written by the kernel on this host:
-		// same layout and endianness (bpf2go checked it at generate time),
-		// so a cast is both correct and ~50x cheaper than encoding/binary
-		// on a 1.3 KiB record.
-		raw := (*sensorEvent)(unsafe.Pointer(&rec.RawSample[0]))
-		ev := s.decode(raw)
+		// Same layout and endianness (bpf2go checked it at generate
+		// time): a copy is both correct and far cheaper than
+		// encoding/binary on a 1 KiB record.
+		copy(buf, rec.RawSample)
+		if int(raw.H.PathLen) > len(rec.RawSample)-headSize {
+			continue // a record cut short: never from this program
+		}
+		ev := s.decode(&raw)
 		select {
 		case s.out <- ev:
 			s.events.Add(1)
@@ -184,42 +310,45 @@ func (s *ebpfSensor) read() {
 }
 
 func (s *ebpfSensor) decode(r *sensorEvent) event.Event {
+	h := &r.H
+	path := cstr(r.Path[:min(int(h.PathLen), len(r.Path))])
 	ev := event.Event{
-		Time:    s.boot.Add(time.Duration(r.TsNs)),
-		Kind:    event.Kind(r.Kind),
-		MntNS:   r.Mntns,
-		Syscall: int(r.Nr),
-		Flags:   r.Flags,
+		Time:    s.boot.Add(time.Duration(h.TsNs)),
+		Kind:    event.Kind(h.Kind),
+		MntNS:   h.Mntns,
+		Syscall: int(h.Nr),
+		Flags:   h.Flags,
+		Repeats: h.Repeats,
 		Proc: event.Process{
-			PID: r.Pid, PPID: r.Ppid, UID: r.Uid, Comm: cstr(r.Comm[:]),
+			PID: h.Pid, PPID: h.Ppid, UID: h.Uid, Comm: cstr(h.Comm[:]),
 		},
 	}
 	switch ev.Kind {
 	case event.Exec:
-		ev.Path = execPath(r.Pid, cstr(r.Path[:]))
+		ev.Path = execPath(h.Pid, path)
 		ev.Interp = cstr(r.Interp[:])
-		n := min(int(r.ArgsLen), len(r.Args))
+		n := min(int(h.ArgsLen), len(r.Args))
 		ev.Proc.Args = splitArgs(unsafe.Slice((*byte)(unsafe.Pointer(&r.Args[0])), n))
 		ev.Proc.Exe = ev.Path
-		s.procs.put(r.Pid, ev.Path, ev.Proc.Args)
+		s.procs.put(h.Pid, ev.Path, ev.Proc.Args)
 		return ev
 	case event.Connect, event.Bind, event.Listen, event.Accept:
-		ev.Proto = protoName(r.Family, r.Proto, r.SockType)
-		switch r.Family {
+		ev.Proto = protoName(h.Family, h.Proto, h.SockType)
+		switch h.Family {
 		case unix.AF_INET:
-			ev.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte(r.Addr[:4])), r.Port)
+			ev.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte(h.Addr[:4])), h.Port)
 		case unix.AF_INET6:
-			ev.Addr = netip.AddrPortFrom(netip.AddrFrom16(r.Addr).Unmap(), r.Port)
+			ev.Addr = netip.AddrPortFrom(netip.AddrFrom16(h.Addr).Unmap(), h.Port)
 		case unix.AF_UNIX:
-			ev.Path = cstr(r.Path[:])
+			ev.Path = path
 			if ev.Path == "" {
 				ev.Path = "@" // abstract socket
 			}
 		}
 	default:
-		ev.Path = resolvePath(r.Pid, r.Dfd, cstr(r.Path[:]))
+		ev.Path = resolvePath(h.Pid, h.Dfd, path)
 	}
-	p := s.procs.get(r.Pid)
+	p := s.procs.get(h.Pid)
 	ev.Proc.Exe, ev.Proc.Args = p.exe, p.args
 	return ev
 }
@@ -237,6 +366,9 @@ func protoName(family, proto, sockType uint16) string {
 }
 
 func cstr(b []int8) string {
+	if len(b) == 0 {
+		return ""
+	}
 	u := unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), len(b))
 	for i, c := range u {
 		if c == 0 {

@@ -103,6 +103,10 @@ func (s *fanotifySensor) Syscalls(uint32) ([]int, error) {
 	return nil, fmt.Errorf("syscall set: %w", ErrNotSupported)
 }
 
+func (s *fanotifySensor) Capabilities(uint32) ([]int, error) {
+	return nil, fmt.Errorf("capabilities: %w", ErrNotSupported)
+}
+
 func (s *fanotifySensor) Stats() Stats {
 	return Stats{Events: s.events.Load(), Drops: s.drops.Load()}
 }

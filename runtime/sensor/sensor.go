@@ -8,7 +8,7 @@
 // namespace, so that only container processes cost anything. When the kernel
 // cannot run it, New falls back to fanotify for exec and file writes and to
 // polling /proc/<pid>/net for sockets, and says so; that backend cannot see
-// the syscall set.
+// the syscall set or capabilities.
 package sensor
 
 import (
@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vigilsec/vigil/runtime/event"
 )
@@ -46,6 +47,10 @@ type Sensor interface {
 	// Syscalls returns the numbers of the syscalls processes in mntns made
 	// since Watch. ErrNotSupported when the backend cannot tell.
 	Syscalls(mntns uint32) ([]int, error)
+	// Capabilities returns the numbers of the capabilities (CAP_*) the
+	// kernel granted to processes in mntns since Watch. ErrNotSupported
+	// when the backend or the kernel cannot tell.
+	Capabilities(mntns uint32) ([]int, error)
 	Stats() Stats
 	// Backend names the mechanism: "ebpf" or "fanotify".
 	Backend() string
@@ -56,6 +61,9 @@ type Sensor interface {
 type Stats struct {
 	Events uint64 // delivered on the Events channel
 	Drops  uint64 // lost: ring buffer full (eBPF) or queue overflow
+	// Suppressed counts repeats folded into an earlier event by in-kernel
+	// deduplication (eBPF); they are reported as Event.Repeats.
+	Suppressed uint64
 }
 
 // Options configure New.
@@ -67,9 +75,20 @@ type Options struct {
 	RingBytes int
 	// Queue is the capacity of the Events channel; 0 means 4096.
 	Queue int
+	// DedupWindow is how long the eBPF backend folds repeats of a file or
+	// socket event (same container, kind, executable and path or address)
+	// into a count instead of reporting them; 0 means DefaultDedupWindow,
+	// a negative value reports every event.
+	DedupWindow time.Duration
 	// Logf receives messages about fallbacks and degraded operation.
 	Logf func(format string, args ...any)
 }
+
+// DefaultDedupWindow is the deduplication window when Options leave it 0.
+// Learning and detection need the first occurrence of a behaviour; a
+// second is short enough that a repeated write or connection still shows
+// in an incident's count, long enough that a tight loop costs one event.
+const DefaultDedupWindow = time.Second
 
 // New starts a sensor. With Backend "" it probes eBPF support and falls back
 // to fanotify with a message explaining why.
@@ -83,6 +102,9 @@ func New(opts Options) (Sensor, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
+	if opts.DedupWindow == 0 {
+		opts.DedupWindow = DefaultDedupWindow
+	}
 	switch opts.Backend {
 	case "ebpf":
 		return newEBPF(opts)
@@ -93,7 +115,7 @@ func New(opts Options) (Sensor, error) {
 		if err == nil {
 			return s, nil
 		}
-		opts.Logf("eBPF sensor unavailable (%v); falling back to fanotify for exec and file writes and /proc/net polling for sockets; the syscall set cannot be observed", err)
+		opts.Logf("eBPF sensor unavailable (%v); falling back to fanotify for exec and file writes and /proc/net polling for sockets; the syscall set and capabilities cannot be observed", err)
 		return newFanotify(opts)
 	default:
 		return nil, fmt.Errorf("sensor backend %q: want ebpf or fanotify", opts.Backend)

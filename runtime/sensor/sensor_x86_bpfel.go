@@ -14,45 +14,74 @@ import (
 )
 
 type sensorEvent struct {
-	_        structs.HostLayout
-	TsNs     uint64
-	Kind     uint32
-	Pid      uint32
-	Tid      uint32
-	Ppid     uint32
-	Uid      uint32
-	Mntns    uint32
-	Nr       int32
-	Dfd      int32
-	Flags    uint32
-	ArgsLen  uint32
-	Family   uint16
-	Port     uint16
-	Proto    uint16
-	SockType uint16
-	Addr     [16]uint8
-	Comm     [16]int8
-	Path     [256]int8
-	Interp   [256]int8
-	Args     [512]int8
+	_ structs.HostLayout
+	H struct {
+		_        structs.HostLayout
+		TsNs     uint64
+		Pid      uint32
+		Tid      uint32
+		Ppid     uint32
+		Uid      uint32
+		Nr       int32
+		Dfd      int32
+		Flags    uint32
+		ArgsLen  uint32
+		Repeats  uint32
+		PathLen  uint32
+		Comm     [16]int8
+		Mntns    uint32
+		Kind     uint32
+		Family   uint16
+		Port     uint16
+		Proto    uint16
+		SockType uint16
+		Addr     [16]uint8
+	}
+	Path   [256]int8
+	Interp [256]int8
+	Args   [512]int8
 }
 
-type sensorSyscallSet struct {
-	_    structs.HostLayout
-	Bits [8]uint64
+type sensorKey struct {
+	_     structs.HostLayout
+	Mntns uint32
+	Kind  uint32
+	Gen   uint64
+	Exe   uint64
+	Base  uint64
+	What  uint64
+}
+
+type sensorNsState struct {
+	_        structs.HostLayout
+	Syscalls [8]uint64
+	Caps     uint64
+	Gen      uint64
+}
+
+type sensorSeen struct {
+	_       structs.HostLayout
+	Last    uint64
+	Repeats uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sensorMapDrops          = "drops"
-	sensorMapEvents         = "events"
-	sensorMapSyscalls       = "syscalls"
-	sensorMapWatched        = "watched"
-	sensorProgVigilExec     = "vigil_exec"
-	sensorProgVigilSysEnter = "vigil_sys_enter"
-	sensorVarUnusedEvent    = "unused_event"
+	sensorMapCode               = "code"
+	sensorMapCounters           = "counters"
+	sensorMapEvents             = "events"
+	sensorMapSeen               = "seen"
+	sensorMapWatched            = "watched"
+	sensorProgVigilCapable      = "vigil_capable"
+	sensorProgVigilExec         = "vigil_exec"
+	sensorProgVigilFork         = "vigil_fork"
+	sensorProgVigilSysEnter     = "vigil_sys_enter"
+	sensorVarDedupWindowJiffies = "dedup_window_jiffies"
+	sensorVarHashKey            = "hash_key"
+	sensorVarUnusedEvent        = "unused_event"
+	sensorVarWakeupBytes        = "wakeup_bytes"
 )
 
 // loadSensor returns the embedded CollectionSpec for sensor.
@@ -97,7 +126,9 @@ type sensorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorProgramSpecs struct {
+	VigilCapable  *ebpf.ProgramSpec `ebpf:"vigil_capable"`
 	VigilExec     *ebpf.ProgramSpec `ebpf:"vigil_exec"`
+	VigilFork     *ebpf.ProgramSpec `ebpf:"vigil_fork"`
 	VigilSysEnter *ebpf.ProgramSpec `ebpf:"vigil_sys_enter"`
 }
 
@@ -105,9 +136,10 @@ type sensorProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorMapSpecs struct {
-	Drops    *ebpf.MapSpec `ebpf:"drops"`
+	Code     *ebpf.MapSpec `ebpf:"code"`
+	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
-	Syscalls *ebpf.MapSpec `ebpf:"syscalls"`
+	Seen     *ebpf.MapSpec `ebpf:"seen"`
 	Watched  *ebpf.MapSpec `ebpf:"watched"`
 }
 
@@ -115,7 +147,10 @@ type sensorMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorVariableSpecs struct {
-	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
+	DedupWindowJiffies *ebpf.VariableSpec `ebpf:"dedup_window_jiffies"`
+	HashKey            *ebpf.VariableSpec `ebpf:"hash_key"`
+	UnusedEvent        *ebpf.VariableSpec `ebpf:"unused_event"`
+	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // sensorObjects contains all objects after they have been loaded into the kernel.
@@ -138,17 +173,19 @@ func (o *sensorObjects) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorMaps struct {
-	Drops    *ebpf.Map `ebpf:"drops"`
+	Code     *ebpf.Map `ebpf:"code"`
+	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
-	Syscalls *ebpf.Map `ebpf:"syscalls"`
+	Seen     *ebpf.Map `ebpf:"seen"`
 	Watched  *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *sensorMaps) Close() error {
 	return _SensorClose(
-		m.Drops,
+		m.Code,
+		m.Counters,
 		m.Events,
-		m.Syscalls,
+		m.Seen,
 		m.Watched,
 	)
 }
@@ -157,20 +194,27 @@ func (m *sensorMaps) Close() error {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorVariables struct {
-	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
+	DedupWindowJiffies *ebpf.Variable `ebpf:"dedup_window_jiffies"`
+	HashKey            *ebpf.Variable `ebpf:"hash_key"`
+	UnusedEvent        *ebpf.Variable `ebpf:"unused_event"`
+	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // sensorPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorPrograms struct {
+	VigilCapable  *ebpf.Program `ebpf:"vigil_capable"`
 	VigilExec     *ebpf.Program `ebpf:"vigil_exec"`
+	VigilFork     *ebpf.Program `ebpf:"vigil_fork"`
 	VigilSysEnter *ebpf.Program `ebpf:"vigil_sys_enter"`
 }
 
 func (p *sensorPrograms) Close() error {
 	return _SensorClose(
+		p.VigilCapable,
 		p.VigilExec,
+		p.VigilFork,
 		p.VigilSysEnter,
 	)
 }

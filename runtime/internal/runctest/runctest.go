@@ -227,6 +227,17 @@ type Config struct {
 	Log *os.File
 }
 
+// AddCapabilities returns a Config.Mutate that gives the container's
+// process capabilities beyond runc's default set.
+func AddCapabilities(caps ...string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, caps...)
+		c.Effective = append(c.Effective, caps...)
+		c.Permitted = append(c.Permitted, caps...)
+	}
+}
+
 // Container is a running test container.
 type Container struct {
 	ID     string

@@ -47,6 +47,8 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
+	BPF_MAP_TYPE_TASK_STORAGE = 29,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
@@ -54,6 +56,23 @@ enum {
 	BPF_ANY = 0,
 	BPF_NOEXIST = 1,
 	BPF_EXIST = 2,
+};
+
+enum {
+	BPF_F_NO_PREALLOC = 1,
+};
+
+enum {
+	BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
+};
+
+enum {
+	BPF_RB_NO_WAKEUP = 1,
+	BPF_RB_FORCE_WAKEUP = 2,
+};
+
+enum {
+	BPF_RB_AVAIL_DATA = 0,
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
@@ -90,14 +109,29 @@ struct mnt_namespace {
 	struct ns_common ns;
 };
 
-struct nsproxy {
-	struct mnt_namespace *mnt_ns;
+struct task_struct;
+
+struct pid_namespace {
+	struct task_struct *child_reaper;
 };
 
-struct mm_struct {
-	long unsigned int arg_start;
-	long unsigned int arg_end;
+struct nsproxy {
+	struct mnt_namespace *mnt_ns;
+	struct pid_namespace *pid_ns_for_children;
 };
+
+struct dentry;
+
+struct path {
+	struct dentry *dentry;
+};
+
+struct fs_struct {
+	struct path pwd;
+};
+
+struct cred;
+struct user_namespace;
 
 struct inode {
 	umode_t i_mode;
@@ -106,6 +140,13 @@ struct inode {
 struct file {
 	void *private_data;
 	struct inode *f_inode;
+	struct path f_path;
+};
+
+struct mm_struct {
+	long unsigned int arg_start;
+	long unsigned int arg_end;
+	struct file *exe_file;
 };
 
 struct fdtable {
@@ -122,8 +163,12 @@ struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
 	struct files_struct *files;
+	struct fs_struct *fs;
 	struct nsproxy *nsproxy;
+	const struct cred *real_cred;
+	const struct cred *cred;
 };
 
 struct linux_binprm {
