@@ -14,6 +14,7 @@
 package admission
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,15 +22,17 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 	admissionv1 "k8s.io/api/admission/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/vigilsec/vigil/policy"
 	"github.com/vigilsec/vigil/trust"
@@ -128,7 +131,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 
-	review, err := decodeReview(r.Body)
+	req, err := decodeReview(r.Body)
 	if err != nil {
 		// Without a request there is no UID to answer to; the API server
 		// treats the error status as a webhook failure, and the shipped
@@ -139,29 +142,114 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	resp := h.Review(ctx, review.Request)
-	writeReview(w, http.StatusOK, resp)
+	writeReview(w, http.StatusOK, h.review(ctx, req))
 }
 
-func decodeReview(body io.Reader) (*admissionv1.AdmissionReview, error) {
-	lr := &io.LimitedReader{R: body, N: maxReviewBytes + 1}
-	var review admissionv1.AdmissionReview
-	if err := json.NewDecoder(lr).Decode(&review); err != nil {
-		if lr.N <= 0 {
-			return nil, fmt.Errorf("admission review larger than %d bytes", maxReviewBytes)
+// envelope is the part of an AdmissionReview v1 the webhook reads. Its object
+// is decoded in the same pass as the envelope, and only as far as the pod
+// template: decoding the typed object whole (managed fields, status, the
+// controller's own spec) and then its pod again was most of what a
+// decision for a cached image cost (BenchmarkCachedReview). The pod spec
+// itself keeps its k8s.io/api type, which package workload reads.
+type envelope struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Request    *request `json:"request"`
+}
+
+type request struct {
+	UID       types.UID               `json:"uid"`
+	Kind      metav1.GroupVersionKind `json:"kind"`
+	Namespace string                  `json:"namespace"`
+	Operation admissionv1.Operation   `json:"operation"`
+	Object    *object                 `json:"object"`
+	// objectErr is why Object could not be decoded; the request is still
+	// answered, by its UID, as one no decision could be made for.
+	objectErr error
+}
+
+// object is any kind the webhook judges. Their pod templates sit in
+// different places: a Pod's spec is a pod spec, pod controllers have
+// spec.template, a CronJob spec.jobTemplate.spec.template. None of the
+// controllers' spec fields shares a name with a pod spec field, so one
+// struct decodes them all and podSpec picks the place the kind says.
+type object struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		corev1.PodSpec
+		Template    *podTemplate `json:"template"`
+		JobTemplate *struct {
+			Spec struct {
+				Template *podTemplate `json:"template"`
+			} `json:"spec"`
+		} `json:"jobTemplate"`
+	} `json:"spec"`
+}
+
+type podTemplate struct {
+	Metadata objectMeta     `json:"metadata"`
+	Spec     corev1.PodSpec `json:"spec"`
+}
+
+// objectMeta is what the policy input carries of an object's metadata.
+type objectMeta struct {
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// bodies recycles request body buffers: every review is read whole
+// before it is decoded.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func decodeReview(body io.Reader) (*request, error) {
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // a rare huge review is not kept
+			buf.Reset()
+			bodies.Put(buf)
 		}
-		return nil, fmt.Errorf("decode admission review: %w", err)
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(body, maxReviewBytes+1)); err != nil {
+		return nil, fmt.Errorf("read admission review: %w", err)
 	}
-	if review.APIVersion != "admission.k8s.io/v1" || review.Kind != "AdmissionReview" {
-		return nil, fmt.Errorf("decode admission review: got %s %s, want admission.k8s.io/v1 AdmissionReview", review.APIVersion, review.Kind)
+	if buf.Len() > maxReviewBytes {
+		return nil, fmt.Errorf("admission review larger than %d bytes", maxReviewBytes)
 	}
-	if review.Request == nil {
+	// Field names are matched case-sensitively, as the API server itself
+	// decodes objects.
+	var rv envelope
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(buf.Bytes(), &rv); err != nil {
+		// A review whose object alone does not decode is still answered,
+		// so that the fail-open choice applies to it like to any other
+		// failure to decide.
+		var env struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Request    *struct {
+				UID  types.UID               `json:"uid"`
+				Kind metav1.GroupVersionKind `json:"kind"`
+			} `json:"request"`
+		}
+		if kjson.UnmarshalCaseSensitivePreserveInts(buf.Bytes(), &env) != nil || env.Request == nil {
+			return nil, fmt.Errorf("decode admission review: %w", err)
+		}
+		rv = envelope{APIVersion: env.APIVersion, Kind: env.Kind, Request: &request{
+			UID: env.Request.UID, Kind: env.Request.Kind,
+			objectErr: fmt.Errorf("decode %s: %w", env.Request.Kind.Kind, err),
+		}}
+	}
+	if rv.APIVersion != "admission.k8s.io/v1" || rv.Kind != "AdmissionReview" {
+		return nil, fmt.Errorf("decode admission review: got %s %s, want admission.k8s.io/v1 AdmissionReview", rv.APIVersion, rv.Kind)
+	}
+	if rv.Request == nil {
 		return nil, errors.New("decode admission review: no request")
 	}
-	if review.Request.UID == "" {
+	if rv.Request.UID == "" {
 		return nil, errors.New("decode admission review: request has no uid")
 	}
-	return &review, nil
+	return rv.Request, nil
 }
 
 func writeReview(w http.ResponseWriter, status int, resp *admissionv1.AdmissionResponse) {
@@ -174,8 +262,13 @@ func writeReview(w http.ResponseWriter, status int, resp *admissionv1.AdmissionR
 	_ = json.NewEncoder(w).Encode(out) // the client went away; nothing to do
 }
 
-// Review decides one admission request.
-func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+// maxParallel bounds the containers of one request judged at once: their
+// images are looked up concurrently when not cached, and one pod must not
+// open more registry connections than this.
+const maxParallel = 8
+
+// review decides one admission request.
+func (h *Handler) review(ctx context.Context, req *request) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID}
 	if req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect {
 		resp.Allowed = true
@@ -191,18 +284,40 @@ func (h *Handler) Review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		// what its kind says, and allowing it would judge nothing.
 		return h.failed(resp, fmt.Errorf("%s %s has no containers", req.Kind.Kind, meta.Name))
 	}
+	pw, _ := policy.WorkloadInput(&wl, -1)
+	pw.Labels, pw.Annotations = meta.Labels, meta.Annotations
+	type outcome struct {
+		d   *policy.Decision
+		err error
+	}
+	outs := make([]outcome, len(wl.Containers))
+	eval := func(i int) { outs[i].d, outs[i].err = h.evaluate(ctx, &pw, i) }
+	if h.images.allCached(wl.Containers, h.cfg.Now()) {
+		// A cached decision is CPU work only: goroutines would add their
+		// cost and nothing else.
+		for i := range outs {
+			eval(i)
+		}
+	} else {
+		// Looking images up is registry round trips; do a pod's at once.
+		var g errgroup.Group
+		g.SetLimit(maxParallel)
+		for i := range outs {
+			g.Go(func() error { eval(i); return nil })
+		}
+		_ = g.Wait() // errors are per container, in outs
+	}
 	var denials, errs []string
-	for i := range wl.Containers {
+	for i, o := range outs {
 		c := &wl.Containers[i]
-		d, err := h.evaluate(ctx, &wl, i, meta)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("container %s (%s): %v", c.Name, c.Image, err))
+		if o.err != nil {
+			errs = append(errs, fmt.Sprintf("container %s (%s): %v", c.Name, c.Image, o.err))
 			continue
 		}
-		for _, r := range d.Denied {
+		for _, r := range o.d.Denied {
 			denials = append(denials, fmt.Sprintf("container %s (%s): %s: %s", c.Name, c.Image, r.Rule, r.Message))
 		}
-		for _, r := range d.Warned {
+		for _, r := range o.d.Warned {
 			resp.Warnings = append(resp.Warnings, fmt.Sprintf("vigil: container %s: %s: %s", c.Name, r.Rule, r.Message))
 		}
 	}
@@ -238,19 +353,22 @@ func (h *Handler) failed(resp *admissionv1.AdmissionResponse, err error) *admiss
 	return resp
 }
 
-func (h *Handler) evaluate(ctx context.Context, wl *workload.Workload, i int, meta *metav1.ObjectMeta) (*policy.Decision, error) {
-	c := &wl.Containers[i]
-	facts, err := h.images.get(ctx, c.Image)
+// evaluate judges container i of the workload wl, whose policy form is
+// pw (shared by the pod's containers, and only read).
+func (h *Handler) evaluate(ctx context.Context, pw *policy.Workload, i int) (*policy.Decision, error) {
+	c := &pw.Containers[i]
+	facts, image, err := h.images.get(ctx, c.Image, h.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
 	in := &policy.Input{
-		Image:      policy.ImageInput(c.Image, facts.digest, facts.config, h.cfg.Now()),
-		Signatures: facts.signatures,
-		Provenance: facts.provenance,
+		Image:        image,
+		Signatures:   facts.signatures,
+		Attestations: facts.attestations,
+		Provenance:   facts.provenance,
+		Workload:     *pw,
+		Container:    *c,
 	}
-	in.Workload, in.Container = policy.WorkloadInput(wl, i)
-	in.Workload.Labels, in.Workload.Annotations = meta.Labels, meta.Annotations
 	d := h.cfg.Policy.Evaluate(ctx, in)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -261,77 +379,46 @@ func (h *Handler) evaluate(ctx context.Context, wl *workload.Workload, i int, me
 	return d, nil
 }
 
-// podSpec finds the pod template in the request's object.
-func podSpec(req *admissionv1.AdmissionRequest) (*metav1.ObjectMeta, *corev1.PodSpec, error) {
-	raw := req.Object.Raw
-	if len(raw) == 0 {
+// podSpec finds the pod template in the request's object, where its kind
+// keeps it.
+func podSpec(req *request) (*objectMeta, *corev1.PodSpec, error) {
+	if req.objectErr != nil {
+		return nil, nil, req.objectErr
+	}
+	o := req.Object
+	if o == nil {
 		return nil, nil, errors.New("request has no object")
 	}
 	gvk := req.Kind
-	decode := func(v any) error {
-		if err := json.Unmarshal(raw, v); err != nil {
-			return fmt.Errorf("decode %s: %w", gvk.Kind, err)
-		}
-		return nil
-	}
-	if gvk.Group == "" && gvk.Kind == "Pod" {
-		var o corev1.Pod
-		if err := decode(&o); err != nil {
-			return nil, nil, err
-		}
+	var tpl *podTemplate
+	switch gvk.Group + "/" + gvk.Kind {
+	case "/Pod":
+		spec := &o.Spec.PodSpec
 		// Ephemeral containers run images too; judge them like init
 		// containers rather than let `kubectl debug` bypass policy.
-		for _, e := range o.Spec.EphemeralContainers {
-			o.Spec.InitContainers = append(o.Spec.InitContainers, corev1.Container(e.EphemeralContainerCommon))
+		for _, e := range spec.EphemeralContainers {
+			spec.InitContainers = append(spec.InitContainers, corev1.Container(e.EphemeralContainerCommon))
 		}
-		return &o.ObjectMeta, &o.Spec, nil
-	}
-	if get, ok := controllers[gvk.Group+"/"+gvk.Kind]; ok {
-		return get(decode)
-	}
-	return nil, nil, fmt.Errorf("unsupported kind %s/%s %s", gvk.Group, gvk.Version, gvk.Kind)
-}
-
-// controllers finds the pod template in each pod controller the webhook
-// is sent, keyed by "group/Kind".
-var controllers = map[string]func(func(any) error) (*metav1.ObjectMeta, *corev1.PodSpec, error){
-	"apps/Deployment": template(func(o *appsv1.Deployment) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
-	}),
-	"apps/StatefulSet": template(func(o *appsv1.StatefulSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
-	}),
-	"apps/DaemonSet": template(func(o *appsv1.DaemonSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
-	}),
-	"apps/ReplicaSet": template(func(o *appsv1.ReplicaSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
-	}),
-	"batch/Job": template(func(o *batchv1.Job) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
-	}),
-	"batch/CronJob": template(func(o *batchv1.CronJob) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template
-	}),
-}
-
-func template[T any](get func(*T) (*metav1.ObjectMeta, *corev1.PodTemplateSpec)) func(func(any) error) (*metav1.ObjectMeta, *corev1.PodSpec, error) {
-	return func(decode func(any) error) (*metav1.ObjectMeta, *corev1.PodSpec, error) {
-		var o T
-		if err := decode(&o); err != nil {
-			return nil, nil, err
+		return &o.Metadata, spec, nil
+	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "apps/ReplicaSet", "batch/Job":
+		tpl = o.Spec.Template
+	case "batch/CronJob":
+		if o.Spec.JobTemplate != nil {
+			tpl = o.Spec.JobTemplate.Spec.Template
 		}
-		meta, tpl := get(&o)
-		// Annotations on the template (AppArmor, seccomp in older
-		// clusters) are the pod's; the controller's own carry no security
-		// settings.
-		m := *meta
-		m.Annotations = tpl.Annotations
-		if len(tpl.Labels) > 0 {
-			m.Labels = tpl.Labels
-		}
-		return &m, &tpl.Spec, nil
+	default:
+		return nil, nil, fmt.Errorf("unsupported kind %s/%s %s", gvk.Group, gvk.Version, gvk.Kind)
 	}
+	if tpl == nil {
+		return nil, nil, fmt.Errorf("%s %s has no pod template", gvk.Kind, o.Metadata.Name)
+	}
+	// Annotations on the template (AppArmor, seccomp in older clusters)
+	// are the pod's; the controller's own carry no security settings.
+	m := objectMeta{Name: o.Metadata.Name, Labels: o.Metadata.Labels, Annotations: tpl.Metadata.Annotations}
+	if len(tpl.Metadata.Labels) > 0 {
+		m.Labels = tpl.Metadata.Labels
+	}
+	return &m, &tpl.Spec, nil
 }
 
 // parseImage parses a container image reference as the kubelet does:

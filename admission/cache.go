@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilsec/vigil/policy"
 	"github.com/vigilsec/vigil/trust"
+	"github.com/vigilsec/vigil/workload"
 )
 
 // lookupTimeout bounds one registry lookup. It runs detached from the
@@ -24,10 +25,21 @@ const lookupTimeout = 30 * time.Second
 // facts is what Vigil learns about an image digest: everything a policy
 // needs that does not depend on the pod.
 type facts struct {
-	digest     v1.Hash
-	config     *v1.ConfigFile
-	signatures []policy.Signature
-	provenance []policy.Provenance
+	digest       v1.Hash
+	config       *v1.ConfigFile
+	signatures   []policy.Signature
+	attestations []policy.Attestation
+	provenance   []policy.Provenance
+}
+
+// resolved is what a container's image, as written, names: the digest and
+// the part of the policy input that follows from the reference and the
+// image config. Parsing a reference costs more than the rest of a cached
+// lookup, so it is done once per reference.
+type resolved struct {
+	digest name.Digest
+	key    string // of digest in imageCache.digests
+	image  policy.Image
 }
 
 // imageCache resolves images to facts, caching by digest (and briefly by
@@ -38,26 +50,68 @@ type imageCache struct {
 
 	mu      sync.Mutex
 	digests *lru[*facts]
-	tags    *lru[name.Digest]
+	// refs are images as containers write them; a tag's entry lasts
+	// TagTTL, so a re-pushed tag is seen within that time.
+	refs *lru[*resolved]
 }
 
 func newImageCache(cfg Config) *imageCache {
-	return &imageCache{cfg: cfg, digests: newLRU[*facts](cfg.CacheSize), tags: newLRU[name.Digest](cfg.CacheSize)}
+	return &imageCache{cfg: cfg, digests: newLRU[*facts](cfg.CacheSize), refs: newLRU[*resolved](cfg.CacheSize)}
 }
 
-func (c *imageCache) get(ctx context.Context, image string) (*facts, error) {
-	ref, err := parseImage(image)
-	if err != nil {
-		return nil, err
+// get returns what is known of image, and its policy input at now.
+func (c *imageCache) get(ctx context.Context, image string, now time.Time) (*facts, policy.Image, error) {
+	c.mu.Lock()
+	r, cached := c.refs.get(image, now)
+	c.mu.Unlock()
+	refTTL := c.cfg.CacheTTL
+	if !cached {
+		ref, err := parseImage(image)
+		if err != nil {
+			return nil, policy.Image{}, err
+		}
+		if _, tag := ref.(name.Tag); tag {
+			refTTL = c.cfg.TagTTL
+		}
+		r = &resolved{}
+		if r.digest, err = c.resolve(ctx, ref); err != nil {
+			return nil, policy.Image{}, err
+		}
+		// Signatures live in the repository, so the key is repository@digest.
+		r.key = "facts " + r.digest.String()
 	}
-	d, err := c.resolve(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	// Signatures live in the repository, so the key is repository@digest.
-	return through(ctx, c, c.digests, "facts "+d.String(), c.cfg.CacheTTL, func(ctx context.Context) (*facts, error) {
-		return c.load(ctx, d)
+	f, err := through(ctx, c, c.digests, r.key, c.cfg.CacheTTL, func(ctx context.Context) (*facts, error) {
+		return c.load(ctx, r.digest)
 	})
+	if err != nil {
+		return nil, policy.Image{}, err
+	}
+	if !cached {
+		r.image = policy.ImageInput(image, f.digest, f.config, now)
+		c.mu.Lock()
+		c.refs.put(image, r, now.Add(refTTL))
+		c.mu.Unlock()
+	}
+	im := r.image
+	im.AgeDays = policy.AgeDays(f.config, now)
+	return f, im, nil
+}
+
+// allCached reports whether every container's image, and what it
+// resolves to, is cached at now.
+func (c *imageCache) allCached(cs []workload.Container, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range cs {
+		r, ok := c.refs.peek(cs[i].Image, now)
+		if !ok {
+			return false
+		}
+		if _, ok := c.digests.peek(r.key, now); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // through returns key's value from l, or loads it (once for concurrent
@@ -80,12 +134,14 @@ func through[V any](ctx context.Context, c *imageCache, l *lru[V], key string, t
 	return v, nil
 }
 
-// resolve turns a tag into the digest it names now.
+// resolve turns a tag into the digest it names now. Concurrent requests
+// for one tag share one registry request; the answer is kept with the
+// reference (imageCache.refs).
 func (c *imageCache) resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
-	return through(ctx, c, c.tags, "tag "+ref.Name(), c.cfg.TagTTL, func(ctx context.Context) (name.Digest, error) {
+	return wait(ctx, &c.group, "tag "+ref.Name(), func(ctx context.Context) (name.Digest, error) {
 		desc, err := remote.Head(ref, append(c.cfg.Remote, remote.WithContext(ctx))...)
 		if err != nil {
 			return name.Digest{}, fmt.Errorf("resolve %s: %w", ref, err)
@@ -116,7 +172,7 @@ func (c *imageCache) load(ctx context.Context, d name.Digest) (*facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.signatures, f.provenance = ev.Signatures, ev.Provenance
+	f.signatures, f.attestations, f.provenance = ev.Signatures, ev.Attestations, ev.Provenance
 	return f, nil
 }
 
@@ -172,6 +228,16 @@ func (l *lru[V]) get(key string, now time.Time) (V, bool) {
 	}
 	l.order.MoveToFront(e)
 	return ent.val, true
+}
+
+// peek is get without marking key used.
+func (l *lru[V]) peek(key string, now time.Time) (V, bool) {
+	e, ok := l.items[key]
+	if !ok || now.After(e.Value.(*lruEntry[V]).expires) {
+		var zero V
+		return zero, false
+	}
+	return e.Value.(*lruEntry[V]).val, true
 }
 
 func (l *lru[V]) put(key string, val V, expires time.Time) {

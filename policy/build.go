@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -41,11 +42,22 @@ func ImageInput(ref string, digest v1.Hash, cfg *v1.ConfigFile, now time.Time) I
 	for p := range c.ExposedPorts {
 		im.Config.ExposedPorts = append(im.Config.ExposedPorts, p)
 	}
+	slices.Sort(im.Config.ExposedPorts) // map order would make recorded inputs differ
+	im.AgeDays = AgeDays(cfg, now)
+	return im
+}
+
+// AgeDays is Image.AgeDays: whole days from cfg's created time to now, or
+// -1 when cfg is nil or has no usable created time.
+func AgeDays(cfg *v1.ConfigFile, now time.Time) int {
+	if cfg == nil {
+		return -1
+	}
 	// Reproducible builds write the epoch (or nothing): that is not an age.
 	if created := cfg.Created.Time; created.Unix() > 0 && !created.After(now) {
-		im.AgeDays = int(now.Sub(created).Hours() / 24)
+		return int(now.Sub(created).Hours() / 24)
 	}
-	return im
+	return -1
 }
 
 // nonRootUser reports whether an image config User runs as someone other
@@ -56,8 +68,10 @@ func nonRootUser(u string) bool {
 }
 
 // WorkloadInput converts a normalised workload and its container i to the
-// policy's form, applying Kubernetes' defaults for what is unset, so rules
-// read effective values.
+// policy's form, applying its runtime's defaults for what is unset, so rules
+// read effective values: Kubernetes runs a container without seccomp or
+// AppArmor unless told, Docker (Compose) with its default profiles, and an
+// OCI runtime config gets exactly what it says.
 func WorkloadInput(w *workload.Workload, i int) (Workload, Container) {
 	out := Workload{
 		Kind:        w.Kind,
@@ -71,7 +85,7 @@ func WorkloadInput(w *workload.Workload, i int) (Workload, Container) {
 		out.Kind = w.Format // a Compose service or OCI bundle still is a workload
 	}
 	for j := range w.Containers {
-		out.Containers = append(out.Containers, containerInput(&w.Containers[j]))
+		out.Containers = append(out.Containers, containerInput(w.Format, &w.Containers[j]))
 	}
 	var c Container
 	if i >= 0 && i < len(out.Containers) {
@@ -80,7 +94,7 @@ func WorkloadInput(w *workload.Workload, i int) (Workload, Container) {
 	return out, c
 }
 
-func containerInput(c *workload.Container) Container {
+func containerInput(format string, c *workload.Container) Container {
 	out := Container{
 		Name:                   c.Name,
 		Image:                  c.Image,
@@ -97,8 +111,25 @@ func containerInput(c *workload.Container) Container {
 		Limits:                 map[string]string{},
 		Requests:               map[string]string{},
 	}
-	if c.RunAsUser != nil {
+	switch {
+	case c.RunAsUser != nil:
 		out.RunAsUser = *c.RunAsUser
+	case c.User != "":
+		// A user by name (Compose "user: app") replaces the image's: root
+		// by name is uid 0, any other name is not root.
+		if nonRootUser(c.User) {
+			out.RunAsNonRoot = true
+		} else {
+			out.RunAsUser = 0
+		}
+	}
+	if format == workload.FormatCompose {
+		if out.SeccompProfile == "" {
+			out.SeccompProfile = workload.ProfileRuntimeDefault
+		}
+		if out.AppArmorProfile == "" {
+			out.AppArmorProfile = workload.ProfileRuntimeDefault
+		}
 	}
 	// Kubernetes lets a process gain privileges unless told otherwise, and
 	// always for a privileged container.

@@ -77,3 +77,33 @@ func TestWorkloadInput(t *testing.T) {
 		t.Errorf("out of range container %+v", c)
 	}
 }
+
+// TestWorkloadInputDefaults checks that what a file leaves unset reads as
+// what its runtime does: Docker's default profiles for Compose, nothing for
+// an OCI config, and a user named in the file replaces the image's.
+func TestWorkloadInputDefaults(t *testing.T) {
+	uid := int64(1000)
+	for _, tc := range []struct {
+		name              string
+		format            string
+		c                 workload.Container
+		seccomp, apparmor string
+		runAsUser         int64
+		runAsNonRoot      bool
+	}{
+		{"compose unset", workload.FormatCompose, workload.Container{}, "RuntimeDefault", "RuntimeDefault", -1, false},
+		{"compose unconfined", workload.FormatCompose, workload.Container{Seccomp: workload.ProfileUnconfined}, "Unconfined", "RuntimeDefault", -1, false},
+		{"compose named user", workload.FormatCompose, workload.Container{User: "app"}, "RuntimeDefault", "RuntimeDefault", -1, true},
+		{"compose root by name", workload.FormatCompose, workload.Container{User: "root"}, "RuntimeDefault", "RuntimeDefault", 0, false},
+		{"compose uid", workload.FormatCompose, workload.Container{User: "1000", RunAsUser: &uid}, "RuntimeDefault", "RuntimeDefault", 1000, false},
+		{"oci unset", workload.FormatOCI, workload.Container{}, "", "", -1, false},
+		{"kubernetes unset", workload.FormatKubernetes, workload.Container{}, "", "", -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c := WorkloadInput(&workload.Workload{Format: tc.format, Containers: []workload.Container{tc.c}}, 0)
+			if c.SeccompProfile != tc.seccomp || c.AppArmorProfile != tc.apparmor || c.RunAsUser != tc.runAsUser || c.RunAsNonRoot != tc.runAsNonRoot {
+				t.Errorf("got %+v", c)
+			}
+		})
+	}
+}

@@ -7,29 +7,34 @@ import (
 )
 
 // FindingsInput converts the pipeline's findings, with their triage
-// verdicts, to the policy's form.
+// verdicts and ranking, to the policy's form.
 func FindingsInput(fs []match.Finding) []Finding {
 	out := make([]Finding, 0, len(fs))
 	for i := range fs {
 		f := &fs[i]
 		pf := Finding{
-			ID:        f.ID,
-			Aliases:   f.Aliases,
-			Package:   f.Component.Name,
-			Version:   f.InstalledVersion,
-			Fixed:     f.FixedVersion,
-			Severity:  string(f.Severity),
-			KEV:       f.KEV != nil,
-			Reachable: true,
+			ID:         f.ID,
+			Aliases:    f.Aliases,
+			Package:    f.Component.Name,
+			Version:    f.InstalledVersion,
+			RootCause:  f.RootCause,
+			Fixed:      f.FixedVersion,
+			Severity:   string(f.Severity),
+			KEV:        f.KEV != nil,
+			Reachable:  true,
+			Suppressed: f.Verdict.Suppressed(),
 		}
 		if v := f.Verdict; v != nil {
-			pf.Verdict, pf.Justification = string(v.Status), string(v.Justification)
+			pf.Verdict = Verdict{Status: string(v.Status), Justification: string(v.Justification), Impact: v.Impact, By: v.By}
 			// Only triage that showed the code cannot run makes a finding
 			// unreachable; other justifications say something else.
 			switch v.Justification {
 			case vex.VulnerableCodeNotPresent, vex.VulnerableCodeNotInExecutePath, vex.ComponentNotPresent:
 				pf.Reachable = false
 			}
+		}
+		if p := f.Priority; p != nil {
+			pf.Priority = Priority{Score: p.Score, Factors: p.Factors}
 		}
 		out = append(out, pf)
 	}

@@ -1,13 +1,13 @@
 package policy
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigilsec/vigil/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -35,27 +35,7 @@ func TestDecisionGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(p.Evaluate(t.Context(), in), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			golden := filepath.Join("testdata", "golden", name+".decision.json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("decision differs from %s (run with -update after checking):\n%s", golden, got)
-			}
+			golden.JSON(t, filepath.Join("testdata", "golden", name+".decision.json"), p.Evaluate(t.Context(), in), *update)
 		})
 	}
 }

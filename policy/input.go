@@ -10,14 +10,18 @@ package policy
 // at run time on a field that was not filled in. Fields where zero is a
 // meaningful value say how "unknown" is spelled.
 type Input struct {
-	Image      Image        `json:"image"`
-	Signatures []Signature  `json:"signatures"`
-	Provenance []Provenance `json:"provenance"`
-	Findings   []Finding    `json:"findings"`
-	Hygiene    []Hygiene    `json:"hygiene"`
-	// Workload is the pod (or compose service, OCI config) that runs the
-	// image; its Kind is empty when the image is judged on its own, as in
-	// a CI gate.
+	Image      Image       `json:"image"`
+	Signatures []Signature `json:"signatures"`
+	// Attestations are the in-toto attestations that verified; Provenance
+	// reads the SLSA ones among them.
+	Attestations []Attestation `json:"attestations"`
+	Provenance   []Provenance  `json:"provenance"`
+	Findings     []Finding     `json:"findings"`
+	Hygiene      []Hygiene     `json:"hygiene"`
+	// Workload is the pod (or Compose service, OCI config) that runs the
+	// image: the admission request's, or in a CI gate one of the
+	// --context files'. Its Kind is empty when the image is judged on its
+	// own.
 	Workload Workload `json:"workload"`
 	// Container is the workload's container that runs this image; empty
 	// when Workload is.
@@ -62,8 +66,8 @@ type Config struct {
 // against a trusted key or identity. Unverified signatures are not listed:
 // a rule can only ever see trust that was established.
 type Signature struct {
-	// Kind is "cosign" (the sha256-<digest>.sig tag), "bundle" (an OCI 1.1
-	// referrer carrying a Sigstore bundle) or "attestation".
+	// Kind is "cosign" (the sha256-<digest>.sig tag) or "bundle" (an OCI
+	// 1.1 referrer carrying a Sigstore bundle).
 	Kind string `json:"kind"`
 	// Signer names who signed: "key:sha256:<hex of the DER public key>"
 	// for keys, the certificate's subject alternative name for keyless.
@@ -72,6 +76,22 @@ type Signature struct {
 	Issuer string `json:"issuer"`
 	// KeyName is the name the verifier gave the key (its file name).
 	KeyName string `json:"keyName"`
+}
+
+// Attestation is an in-toto attestation that verified against a trusted
+// key or identity and names the image's digest.
+type Attestation struct {
+	// Kind is "attestation" (cosign's sha256-<digest>.att tag) or
+	// "bundle" (a Sigstore bundle attached as an OCI 1.1 referrer, as
+	// cosign 3 attaches attestations).
+	Kind string `json:"kind"`
+	// PredicateType is the statement's predicate type URI:
+	// "https://slsa.dev/provenance/v1", "https://cyclonedx.org/bom",
+	// "https://vigil.dev/attestation/scan/v1", ...
+	PredicateType string `json:"predicateType"`
+	// Signer and Issuer are as in Signature.
+	Signer string `json:"signer"`
+	Issuer string `json:"issuer"`
 }
 
 // Provenance is a verified SLSA provenance attestation.
@@ -83,24 +103,59 @@ type Provenance struct {
 	Signer           string `json:"signer"`
 }
 
-// Finding is a vulnerability finding after triage.
+// Finding is a vulnerability finding after triage. A finding triage or a
+// VEX document suppressed is kept, with its verdict, so that a rule can
+// tell "not affected" from "not found".
 type Finding struct {
-	ID       string   `json:"id"`
-	Aliases  []string `json:"aliases"`
-	Package  string   `json:"package"`
-	Version  string   `json:"version"`
-	Fixed    string   `json:"fixed"`
-	Severity string   `json:"severity"` // critical, high, medium, low, unknown
+	ID      string   `json:"id"`
+	Aliases []string `json:"aliases"`
+	Package string   `json:"package"`
+	Version string   `json:"version"`
+	// RootCause names the package the fix goes into: the source package
+	// and version for distribution packages ("deb/openssl@3.0.15-1~deb12u1"),
+	// the component itself otherwise.
+	RootCause string `json:"rootCause"`
+	Fixed     string `json:"fixed"`
+	Severity  string `json:"severity"` // critical, high, medium, low, negligible, unknown
 	// KEV is true when the vulnerability is in CISA's Known Exploited
 	// Vulnerabilities catalogue.
 	KEV bool `json:"kev"`
-	// Reachable is false only when triage showed the vulnerable code
-	// cannot run; unknown counts as reachable.
+	// Reachable is false only when triage showed the vulnerable code cannot
+	// run; unknown counts as reachable. Priority.Factors has "reachable"
+	// when triage confirmed that it can.
 	Reachable bool `json:"reachable"`
-	// Verdict is the triage verdict in OpenVEX terms: "affected",
-	// "not_affected", "fixed", "under_investigation"; empty when untriaged.
-	Verdict       string `json:"verdict"`
+	// Suppressed is true when the verdict is not_affected or fixed: the
+	// finding needs no action.
+	Suppressed bool    `json:"suppressed"`
+	Verdict    Verdict `json:"verdict"`
+	// Priority is triage's ranking; zero when triage did not run.
+	Priority Priority `json:"priority"`
+}
+
+// Verdict is what triage or a VEX document decided about a finding, in
+// OpenVEX terms; Status is empty when nothing did.
+type Verdict struct {
+	// Status is "affected", "not_affected", "fixed", "under_investigation"
+	// or "".
+	Status string `json:"status"`
+	// Justification is the OpenVEX justification of not_affected:
+	// "vulnerable_code_not_in_execute_path", "component_not_present", ...
 	Justification string `json:"justification"`
+	// Impact says why, for a person.
+	Impact string `json:"impact"`
+	// By names who decided: a triage provider ("triage/backport",
+	// "triage/reachability") or a VEX document ("vex:path/to/file.json").
+	By string `json:"by"`
+}
+
+// Priority ranks a finding for action: the higher Score, the sooner.
+type Priority struct {
+	Score int `json:"score"`
+	// Factors name what raised the score: "kev", "reachable" (triage
+	// found the vulnerable code in the program's calls), "exposed" (the
+	// deployment is reachable over the network and so is the
+	// vulnerability), "fix available", "severity critical", ...
+	Factors []string `json:"factors"`
 }
 
 // Hygiene is a hygiene issue (hygiene.Issue without its evidence).
@@ -114,7 +169,10 @@ type Hygiene struct {
 
 // Workload is the normalised form of what runs the image.
 type Workload struct {
-	Kind        string            `json:"kind"` // Pod, Deployment, ..., or "" for none
+	// Kind is the Kubernetes kind (Pod, Deployment, ...), "service" for a
+	// Compose service, "oci-bundle" for an OCI runtime config, or "" for
+	// none.
+	Kind        string            `json:"kind"`
 	Namespace   string            `json:"namespace"`
 	Name        string            `json:"name"`
 	Annotations map[string]string `json:"annotations"`
@@ -126,17 +184,19 @@ type Workload struct {
 }
 
 // Container is one container with its effective security context: pod-level
-// settings are already folded in, so rules need not know Kubernetes'
-// inheritance rules.
+// settings are already folded in and the runtime's defaults applied, so
+// rules need not know Kubernetes' inheritance rules or what Docker does
+// when a Compose file says nothing.
 type Container struct {
 	Name  string `json:"name"`
 	Image string `json:"image"`
 	// Init is true for init and ephemeral containers.
 	Init bool `json:"init"`
-	// RunAsNonRoot is the effective runAsNonRoot.
+	// RunAsNonRoot is the effective runAsNonRoot; for a Compose service or
+	// OCI config, true when it names a user other than root by name.
 	RunAsNonRoot bool `json:"runAsNonRoot"`
-	// RunAsUser is the effective runAsUser; -1 when unset (the image's
-	// user applies).
+	// RunAsUser is the effective runAsUser (0 for a user named root);
+	// -1 when unset (the image's user applies).
 	RunAsUser                int64    `json:"runAsUser"`
 	Privileged               bool     `json:"privileged"`
 	AllowPrivilegeEscalation bool     `json:"allowPrivilegeEscalation"`
@@ -144,7 +204,8 @@ type Container struct {
 	CapabilitiesAdd          []string `json:"capabilitiesAdd"`
 	CapabilitiesDrop         []string `json:"capabilitiesDrop"`
 	// SeccompProfile is "RuntimeDefault", "Localhost", "Unconfined" or ""
-	// when unset.
+	// when none applies (Kubernetes without a profile, an OCI config
+	// without linux.seccomp). Docker's default profile is RuntimeDefault.
 	SeccompProfile string `json:"seccompProfile"`
 	// AppArmorProfile is "RuntimeDefault", "Localhost", "Unconfined" or "".
 	AppArmorProfile string `json:"appArmorProfile"`

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,17 +11,27 @@ import (
 )
 
 func TestSuite(t *testing.T) {
-	res, err := RunSuite(t.Context(), filepath.Join("testdata", "policy_test.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res) != 3 {
-		t.Fatalf("ran %d cases, want 3", len(res))
-	}
-	for _, r := range res {
-		if r.Problem != "" {
-			t.Errorf("%s: %s", r.Name, r.Problem)
-		}
+	for _, tc := range []struct {
+		suite string
+		cases int
+	}{
+		{"policy_test.yaml", 4},
+		{"triage_test.yaml", 1},
+	} {
+		t.Run(tc.suite, func(t *testing.T) {
+			res, err := RunSuite(t.Context(), filepath.Join("testdata", tc.suite))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != tc.cases {
+				t.Fatalf("ran %d cases, want %d", len(res), tc.cases)
+			}
+			for _, r := range res {
+				if r.Problem != "" {
+					t.Errorf("%s: %s", r.Name, r.Problem)
+				}
+			}
+		})
 	}
 }
 
@@ -180,7 +191,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzReadInput(f *testing.F) {
-	for _, n := range []string{"compliant-pod.json", "risky-pod.json", "ci-image.json"} {
+	for _, n := range []string{"compliant-pod.json", "risky-pod.json", "ci-image.json", "triaged-image.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata/inputs", n))
 		if err != nil {
 			f.Fatal(err)
@@ -198,4 +209,28 @@ func FuzzReadInput(f *testing.F) {
 		}
 		p.Evaluate(t.Context(), in)
 	})
+}
+
+// TestReadmeExamples compiles the policies README.md shows.
+func TestReadmeExamples(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(b), "```yaml\n")[1:]
+	if len(blocks) < 3 {
+		t.Fatalf("found %d yaml blocks", len(blocks))
+	}
+	for i, blk := range blocks {
+		blk, _, _ = strings.Cut(blk, "```")
+		if strings.HasPrefix(blk, "policy:") {
+			continue // a test suite
+		}
+		if !strings.Contains(blk, "rules:") {
+			blk = "rules:\n" + blk
+		}
+		if _, err := Parse(fmt.Sprintf("README.md block %d", i+1), []byte(blk)); err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -70,19 +70,7 @@ type subject struct {
 // Attest signs an in-toto statement about d with the predicate (JSON) of
 // predicateType and adds it to d's .att tag, as `cosign attest` does.
 func Attest(ctx context.Context, d name.Digest, s *Signer, predicateType string, predicate []byte, opts ...remote.Option) error {
-	if !json.Valid(predicate) {
-		return errors.New("attest: predicate is not JSON")
-	}
-	h, err := v1.NewHash(d.DigestStr())
-	if err != nil {
-		return fmt.Errorf("attest %s: %w", d, err)
-	}
-	st, err := json.Marshal(statement{
-		Type:          statementType,
-		Subject:       []subject{{Name: d.Context().Name(), Digest: map[string]string{h.Algorithm: h.Hex}}},
-		PredicateType: predicateType,
-		Predicate:     predicate,
-	})
+	st, err := newStatement(d, predicateType, predicate)
 	if err != nil {
 		return fmt.Errorf("attest %s: %w", d, err)
 	}
@@ -94,11 +82,36 @@ func Attest(ctx context.Context, d name.Digest, s *Signer, predicateType string,
 	return appendLayer(ctx, d, attestationSuffix, static.NewLayer(env, DSSEMediaType), ann, opts)
 }
 
+// newStatement is the in-toto statement, as JSON, that d has the
+// predicate (JSON) of predicateType.
+func newStatement(d name.Digest, predicateType string, predicate []byte) ([]byte, error) {
+	if !json.Valid(predicate) {
+		return nil, errors.New("predicate is not JSON")
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(statement{
+		Type:          statementType,
+		Subject:       []subject{{Name: d.Context().Name(), Digest: map[string]string{h.Algorithm: h.Hex}}},
+		PredicateType: predicateType,
+		Predicate:     predicate,
+	})
+}
+
 // Attestation is an attestation that verified.
 type Attestation struct {
-	Key           *PublicKey
-	PredicateType string
-	Predicate     json.RawMessage
+	// Kind is "attestation" (a DSSE envelope in the .att tag) or
+	// "bundle" (a Sigstore bundle referrer, as cosign 3 attaches them).
+	Kind string
+	// Key is the trusted key that verified; nil for keyless bundles.
+	Key *PublicKey
+	// Signer is Key.ID, or a keyless certificate's subject alternative
+	// name; Issuer is the certificate's OIDC issuer.
+	Signer, Issuer string
+	PredicateType  string
+	Predicate      json.RawMessage
 }
 
 // VerifyAttestations returns the attestations on d that verify with one of
@@ -150,7 +163,7 @@ func verifyAttestation(d name.Digest, l sigLayer, keys []*PublicKey) (*Attestati
 	}
 	for _, s := range st.Subject {
 		if s.Digest[h.Algorithm] == h.Hex {
-			return &Attestation{Key: key, PredicateType: st.PredicateType, Predicate: st.Predicate}, nil
+			return &Attestation{Kind: "attestation", Key: key, Signer: key.ID, PredicateType: st.PredicateType, Predicate: st.Predicate}, nil
 		}
 	}
 	return nil, fmt.Errorf("attestation by %s is not about %s", key.ID, d.DigestStr())
@@ -159,7 +172,7 @@ func verifyAttestation(d name.Digest, l sigLayer, keys []*PublicKey) (*Attestati
 // Provenance reads the SLSA provenance fields a policy uses from a
 // verified attestation; ok is false for other predicate types.
 func (a Attestation) Provenance() (p policy.Provenance, ok bool) {
-	p.Signer = a.Key.ID
+	p.Signer = a.Signer
 	switch a.PredicateType {
 	case predicateTypes["slsaprovenance"]:
 		var v02 struct {

@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,10 +46,63 @@ func LoadTrustedRoot(path string) (root.TrustedMaterial, error) {
 	return tr, nil
 }
 
+// emptyMediaType is the OCI 1.1 empty descriptor's: the config of an
+// artifact manifest, such as cosign 3's bundle referrers, that has none.
+const emptyMediaType = "application/vnd.oci.empty.v1+json"
+
 // VerifyBundles returns the Sigstore bundles attached to d as OCI
 // referrers that verify with one of keys or, when keyless is not nil,
-// with a certificate for its identity. Verification uses sigstore-go.
+// with a certificate for its identity, and sign d (attestations do not).
+// Verification uses sigstore-go.
 func VerifyBundles(ctx context.Context, d name.Digest, keys []*PublicKey, keyless *Keyless, opts ...remote.Option) ([]Verified, error) {
+	r, err := verifyReferrers(ctx, d, keys, keyless, opts)
+	if err != nil {
+		return nil, err
+	}
+	nse := &NoSignatureError{Ref: d.String(), Rejected: r.rejected}
+	for _, a := range r.atts {
+		nse.Rejected = append(nse.Rejected, Rejected{Layer: a.index, Reason: "bundle: an attestation of " + a.PredicateType + ", not a signature"})
+	}
+	if len(r.sigs) == 0 {
+		return nil, nse
+	}
+	return r.sigs, nil
+}
+
+// VerifyBundleAttestations returns the in-toto attestations attached to d
+// as Sigstore bundles, cosign 3's layout (OCI 1.1 referrers), that verify
+// with one of keys or keyless's identity and whose statement names d.
+func VerifyBundleAttestations(ctx context.Context, d name.Digest, keys []*PublicKey, keyless *Keyless, opts ...remote.Option) ([]Attestation, error) {
+	r, err := verifyReferrers(ctx, d, keys, keyless, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.atts) == 0 {
+		return nil, &NoSignatureError{Ref: d.String(), Rejected: r.rejected}
+	}
+	out := make([]Attestation, len(r.atts))
+	for i, a := range r.atts {
+		out[i] = a.Attestation
+	}
+	return out, nil
+}
+
+// referrers is what the bundles attached to a digest established.
+type referrers struct {
+	sigs     []Verified
+	atts     []indexedAttestation
+	rejected []Rejected
+}
+
+type indexedAttestation struct {
+	Attestation
+	index int
+}
+
+// verifyReferrers reads d's bundle referrers once and sorts those that
+// verify into signatures and attestations by what their signed content
+// says, never by the referrer's annotations, which nobody signed.
+func verifyReferrers(ctx context.Context, d name.Digest, keys []*PublicKey, keyless *Keyless, opts []remote.Option) (*referrers, error) {
 	if len(keys) == 0 && keyless == nil {
 		return nil, errors.New("verify bundles: no trusted keys or identities given")
 	}
@@ -64,25 +118,67 @@ func VerifyBundles(ctx context.Context, d name.Digest, keys []*PublicKey, keyles
 	if err != nil {
 		return nil, err
 	}
-	var ok []Verified
-	nse := &NoSignatureError{Ref: d.String()}
+	r := &referrers{}
 	for i, raw := range raws {
-		v, err := verifyBundle(raw, h.Algorithm, want, keys, keyless)
+		v, b, res, err := verifyBundle(raw, h.Algorithm, want, keys, keyless)
 		if err != nil {
-			nse.Rejected = append(nse.Rejected, Rejected{Layer: i, Reason: "bundle: " + err.Error()})
+			r.rejected = append(r.rejected, Rejected{Layer: i, Reason: "bundle: " + err.Error()})
 			continue
 		}
-		ok = append(ok, *v)
+		if isSignature(res) {
+			r.sigs = append(r.sigs, *v)
+			continue
+		}
+		a, err := bundleAttestation(b, v)
+		if err != nil {
+			r.rejected = append(r.rejected, Rejected{Layer: i, Reason: "bundle: " + err.Error()})
+			continue
+		}
+		r.atts = append(r.atts, indexedAttestation{*a, i})
 	}
-	if len(ok) == 0 {
-		return nil, nse
-	}
-	return ok, nil
+	return r, nil
 }
 
+// verifyBundle parses a Sigstore bundle (JSON) and verifies it as
+// verifyEntity does.
+func verifyBundle(raw []byte, alg string, digest []byte, keys []*PublicKey, keyless *Keyless) (*Verified, *bundle.Bundle, *verify.VerificationResult, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(raw); err != nil {
+		return nil, nil, nil, err
+	}
+	v, res, err := verifyEntity(&b, alg, digest, keys, keyless)
+	return v, &b, res, err
+}
+
+// bundleAttestation reads the statement of a verified DSSE bundle. The
+// predicate is taken from the signed payload as written: sigstore-go's
+// parsed form (structpb) would round numbers and cost far more memory.
+func bundleAttestation(b *bundle.Bundle, v *Verified) (*Attestation, error) {
+	env, err := b.Envelope()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := env.RawEnvelope().DecodeB64Payload()
+	if err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	var st statement
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	return &Attestation{Kind: "bundle", Key: v.Key, Signer: v.Signer, Issuer: v.Issuer, PredicateType: st.PredicateType, Predicate: st.Predicate}, nil
+}
+
+// referredBundles reads the Sigstore bundles attached to d. A referrer is
+// a bundle when its manifest says so: registries report a referrer's
+// artifactType from the manifest's artifactType (cosign 3 sets it, with an
+// empty config) or, some of them, from its config's media type (which
+// older writers set to the bundle type), so both are looked at.
 func referredBundles(ctx context.Context, d name.Digest, opts []remote.Option) ([][]byte, error) {
 	opts = append(opts, remote.WithContext(ctx))
-	idx, err := remote.Referrers(d, append(opts, remote.WithFilter("artifactType", BundleArtifactType))...)
+	// Not filtered by artifactType: a registry that reports the config's
+	// media type would have cosign 3's bundles filtered out.
+	idx, err := remote.Referrers(d, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("referrers of %s: %w", d, err)
 	}
@@ -92,8 +188,8 @@ func referredBundles(ctx context.Context, d name.Digest, opts []remote.Option) (
 	}
 	var out [][]byte
 	for _, desc := range im.Manifests {
-		if desc.ArtifactType != BundleArtifactType {
-			continue // registries without filtering support return everything
+		if desc.ArtifactType != BundleArtifactType && desc.ArtifactType != emptyMediaType {
+			continue
 		}
 		if len(out) == maxSignatureLayers {
 			return nil, fmt.Errorf("referrers of %s: more than %d bundles", d, maxSignatureLayers)
@@ -106,8 +202,11 @@ func referredBundles(ctx context.Context, d name.Digest, opts []remote.Option) (
 		if err != nil {
 			return nil, fmt.Errorf("read bundle %s: %w", desc.Digest, err)
 		}
-		if len(m.Layers) != 1 || m.Layers[0].Size > maxPayloadBytes {
-			return nil, fmt.Errorf("read bundle %s: want one layer of at most %d bytes", desc.Digest, maxPayloadBytes)
+		if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleArtifactType {
+			continue // another artifact with an empty config
+		}
+		if m.Layers[0].Size > maxPayloadBytes {
+			return nil, fmt.Errorf("read bundle %s: larger than %d bytes", desc.Digest, maxPayloadBytes)
 		}
 		l, err := img.LayerByDigest(m.Layers[0].Digest)
 		if err != nil {
@@ -127,15 +226,10 @@ func referredBundles(ctx context.Context, d name.Digest, opts []remote.Option) (
 	return out, nil
 }
 
-func verifyBundle(raw []byte, alg string, digest []byte, keys []*PublicKey, keyless *Keyless) (*Verified, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(raw); err != nil {
-		return nil, err
-	}
-	return verifyEntity(&b, alg, digest, keys, keyless)
-}
-
-func verifyEntity(b verify.SignedEntity, alg string, digest []byte, keys []*PublicKey, keyless *Keyless) (*Verified, error) {
+// verifyEntity verifies b as a signature of digest by one of keys or
+// keyless's identity; what it signs (the image, or a statement about it)
+// is the caller's to judge from the result.
+func verifyEntity(b verify.SignedEntity, alg string, digest []byte, keys []*PublicKey, keyless *Keyless) (*Verified, *verify.VerificationResult, error) {
 	artifact := verify.WithArtifactDigest(alg, digest)
 	var errs []error
 	for _, k := range keys {
@@ -144,46 +238,40 @@ func verifyEntity(b verify.SignedEntity, alg string, digest []byte, keys []*Publ
 		})
 		// A key signature needs no log: the key alone vouches for it,
 		// and the verification time is now.
-		v, err := verify.NewVerifier(tm, verify.WithCurrentTime())
+		v, err := verify.NewVerifier(tm, verify.WithCurrentTime(), verify.WithoutStatementPredicate())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		res, err := v.Verify(b, verify.NewPolicy(artifact, verify.WithKey()))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("key %s: %w", k.Name, err))
 			continue
 		}
-		if err := isSignature(res); err != nil {
-			return nil, err
-		}
-		return &Verified{Kind: "bundle", Key: k, Signer: k.ID}, nil
+		return &Verified{Kind: "bundle", Key: k, Signer: k.ID}, res, nil
 	}
 	if keyless != nil {
 		id, err := verify.NewShortCertificateIdentity(keyless.Issuer, "", keyless.Identity, "")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		v, err := verify.NewVerifier(keyless.Root, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
+		v, err := verify.NewVerifier(keyless.Root, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1), verify.WithoutStatementPredicate())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		res, err := v.Verify(b, verify.NewPolicy(artifact, verify.WithCertificateIdentity(id)))
 		if err == nil {
-			if err := isSignature(res); err != nil {
-				return nil, err
-			}
-			return &Verified{Kind: "bundle", Signer: res.Signature.Certificate.SubjectAlternativeName, Issuer: res.Signature.Certificate.Issuer}, nil
+			c := res.Signature.Certificate
+			return &Verified{Kind: "bundle", Signer: c.SubjectAlternativeName, Issuer: c.Issuer}, res, nil
 		}
 		errs = append(errs, fmt.Errorf("identity %s from %s: %w", keyless.Identity, keyless.Issuer, err))
 	}
-	return nil, errors.Join(errs...)
+	return nil, nil, errors.Join(errs...)
 }
 
-// isSignature accepts a message signature (over the manifest itself) or a
-// DSSE statement with cosign's signing predicate.
-func isSignature(res *verify.VerificationResult) error {
-	if res.Statement != nil && res.Statement.PredicateType != cosignSignPredicate {
-		return fmt.Errorf("an attestation of %s, not a signature", res.Statement.PredicateType)
-	}
-	return nil
+// isSignature reports whether a verified bundle signs the image: a message
+// signature (over the manifest itself) or a DSSE statement with cosign's
+// signing predicate. Any other statement is an attestation (an SBOM,
+// provenance) and must not count as a signature of the image.
+func isSignature(res *verify.VerificationResult) bool {
+	return res.Statement == nil || res.Statement.PredicateType == cosignSignPredicate
 }

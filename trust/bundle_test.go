@@ -51,14 +51,7 @@ func TestVerifyBundleWithKey(t *testing.T) {
 	img := pushRandom(t, host, "app:1")
 	other := pushRandom(t, host, "app:2")
 
-	kp, err := sign.NewEphemeralKeypair(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := NewPublicKey("bundle.pub", kp.GetPublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	kp, pub := ephemeralKey(t)
 	_, untrusted := loadPair(t, "")
 	h, _ := v1.NewHash(img.DigestStr())
 	st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"` + img.Context().Name() + `","digest":{"sha256":"` + h.Hex + `"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`
@@ -132,7 +125,7 @@ func TestVerifyKeyless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifyEntity(entity, "sha256", sum[:], nil, &Keyless{Root: vs, Identity: id, Issuer: issuer})
+	v, _, err := verifyEntity(entity, "sha256", sum[:], nil, &Keyless{Root: vs, Identity: id, Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,9 +144,24 @@ func TestVerifyKeyless(t *testing.T) {
 		{"other digest", wrong[:], Keyless{Root: vs, Identity: id, Issuer: issuer}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := verifyEntity(entity, "sha256", tc.digest, nil, &tc.keyless); err == nil {
+			if _, _, err := verifyEntity(entity, "sha256", tc.digest, nil, &tc.keyless); err == nil {
 				t.Fatalf("verified (digest %s)", hex.EncodeToString(tc.digest))
 			}
 		})
 	}
+}
+
+// ephemeralKey is a key pair as sigstore-go's signer makes one, and the
+// public key to trust for it.
+func ephemeralKey(t *testing.T) (*sign.EphemeralKeypair, *PublicKey) {
+	t.Helper()
+	kp, err := sign.NewEphemeralKeypair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := NewPublicKey("bundle.pub", kp.GetPublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp, pub
 }

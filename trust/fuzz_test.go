@@ -42,7 +42,7 @@ func FuzzVerifyBundle(f *testing.F) {
 	f.Add([]byte(`{}`))
 	digest := make([]byte, 32)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if v, err := verifyBundle(raw, "sha256", digest, []*PublicKey{key}, nil); err == nil {
+		if v, _, _, err := verifyBundle(raw, "sha256", digest, []*PublicKey{key}, nil); err == nil {
 			t.Fatalf("a fuzzed bundle verified: %+v", v)
 		}
 	})

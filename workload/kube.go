@@ -3,7 +3,7 @@ package workload
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -322,22 +322,18 @@ func kubeContainer(k *corev1.Container, cpath, podPath string, pod *corev1.PodSe
 }
 
 // volumeType names a volume's source the way the API does ("hostPath",
-// "emptyDir"), from its JSON encoding: exactly one source field is set.
+// "emptyDir"): the JSON name of its one set source field. It reads the
+// struct rather than round-tripping it through JSON because the admission
+// webhook calls it for every mount of every pod it judges.
 func volumeType(v corev1.Volume) string {
-	b, err := json.Marshal(v.VolumeSource)
-	if err != nil {
-		return "volume"
+	src := reflect.ValueOf(v.VolumeSource)
+	for i := range src.NumField() {
+		if f := src.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			name, _, _ := strings.Cut(src.Type().Field(i).Tag.Get("json"), ",")
+			return name
+		}
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(b, &m) != nil || len(m) == 0 {
-		return "volume"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys[0]
+	return "volume"
 }
 
 func quantity(l corev1.ResourceList, name corev1.ResourceName) string {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -16,6 +19,7 @@ import (
 	"github.com/vigilsec/vigil/policy"
 	"github.com/vigilsec/vigil/scan"
 	"github.com/vigilsec/vigil/trust"
+	"github.com/vigilsec/vigil/workload"
 )
 
 func init() { commands = append(commands, newPolicyCmd) }
@@ -108,13 +112,18 @@ func newPolicyEvalCmd() *cobra.Command {
 // workload): its reference, digest and config, and with keys the
 // signatures that verify.
 func imageInput(cmd *cobra.Command, reg *registryFlags, ref string, tf *trustFlags) (*policy.Input, error) {
-	ctx := cmd.Context()
-	src, err := image.Open(ctx, ref, image.Options{Insecure: reg.insecure})
+	src, err := image.Open(cmd.Context(), ref, image.Options{Insecure: reg.insecure})
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	return sourceInput(cmd.Context(), reg, src, ref, tf)
+}
+
+// sourceInput is imageInput for an image already opened.
+func sourceInput(ctx context.Context, reg *registryFlags, src *image.Source, ref string, tf *trustFlags) (*policy.Input, error) {
 	var h v1.Hash
+	var err error
 	if src.Info.Digest != "" {
 		if h, err = v1.NewHash(src.Info.Digest); err != nil {
 			return nil, err
@@ -139,7 +148,13 @@ func imageInput(cmd *cobra.Command, reg *registryFlags, ref string, tf *trustFla
 	if err != nil {
 		return nil, err
 	}
-	d, err := reg.digest(ctx, src.Info.Name)
+	// Verify the digest that was opened: a tag resolved again could name
+	// another image by now.
+	pinned := src.Info.Name
+	if src.Info.Digest != "" && !strings.Contains(pinned, "@") {
+		pinned += "@" + src.Info.Digest
+	}
+	d, err := reg.digest(ctx, pinned)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +162,7 @@ func imageInput(cmd *cobra.Command, reg *registryFlags, ref string, tf *trustFla
 	if err != nil {
 		return nil, err
 	}
-	in.Signatures, in.Provenance = ev.Signatures, ev.Provenance
+	in.Signatures, in.Attestations, in.Provenance = ev.Signatures, ev.Attestations, ev.Provenance
 	return in, nil
 }
 
@@ -233,9 +248,11 @@ func newPolicyRulesCmd() *cobra.Command {
 
 // policyGate is `vigil scan --policy`: it evaluates the policy over what
 // the scan found and, with trust flags, the image's verified signatures
-// and provenance; it prints each failed rule and returns errPolicy on a
-// denial. scan.go registers the flags with gate.register and calls run
-// after writing its report.
+// and provenance. With --context files, it judges each container of theirs
+// that runs the image, with its security context, as admission judges a
+// pod's; without, the image alone. It prints each failed rule and returns
+// errPolicy on a denial. scan.go registers the flags with gate.register
+// and calls run after writing its report.
 type policyGate struct {
 	file string
 	tf   trustFlags
@@ -246,7 +263,9 @@ func (g *policyGate) register(fs *pflag.FlagSet) {
 	g.tf.register(fs)
 }
 
-func (g *policyGate) run(cmd *cobra.Command, reg *registryFlags, ref string, res *scan.Result) error {
+// run judges the scan result res of ref, deployed as workloads say (the
+// --context files; none when the image is judged alone).
+func (g *policyGate) run(cmd *cobra.Command, reg *registryFlags, ref string, res *scan.Result, workloads ...workload.Workload) error {
 	if g.file == "" {
 		return nil
 	}
@@ -254,18 +273,86 @@ func (g *policyGate) run(cmd *cobra.Command, reg *registryFlags, ref string, res
 	if err != nil {
 		return err
 	}
-	in, err := imageInput(cmd, reg, ref, &g.tf)
+	var in *policy.Input
+	if res.Source != nil {
+		in, err = sourceInput(cmd.Context(), reg, res.Source, ref, &g.tf)
+	} else {
+		in, err = imageInput(cmd, reg, ref, &g.tf)
+	}
 	if err != nil {
 		return err
 	}
 	in.Findings = policy.FindingsInput(res.Findings)
 	in.Hygiene = policy.HygieneInput(res.Issues)
-	d := p.Evaluate(cmd.Context(), in)
-	if err := printDecision(cmd.ErrOrStderr(), "text", d); err != nil {
-		return err
+	w := cmd.ErrOrStderr()
+	placed, note := running(in.Image.Ref, workloads)
+	if note != "" {
+		fmt.Fprintf(w, "vigil: policy: %s\n", note)
 	}
-	if !d.Allowed() {
+	if len(placed) == 0 {
+		placed = []placement{{}} // the image on its own
+	}
+	denied := false
+	for _, pl := range placed {
+		pin := *in
+		if pl.w != nil {
+			pin.Workload, pin.Container = policy.WorkloadInput(pl.w, pl.c)
+			if name := pl.w.Containers[pl.c].Name; name != "" {
+				fmt.Fprintf(w, "%s, container %s:\n", pl.w.Source, name)
+			} else {
+				fmt.Fprintf(w, "%s:\n", pl.w.Source) // an OCI config's one container
+			}
+		}
+		d := p.Evaluate(cmd.Context(), &pin)
+		if err := printDecision(w, "text", d); err != nil {
+			return err
+		}
+		denied = denied || !d.Allowed()
+	}
+	if denied {
 		return errPolicy
 	}
 	return nil
+}
+
+// placement is container c of workload w.
+type placement struct {
+	w *workload.Workload
+	c int
+}
+
+// running finds the containers of ws that run the image named image: those
+// naming the same repository, registry, tag and digest aside ("app:1" in a
+// Compose file is "registry.example/team/app@sha256:..." as far as the
+// file can tell), as triage/deploy matches them. When none does (a Compose
+// service that builds its image, an OCI config, which names none), every
+// container given is taken to run it, and note says so.
+func running(image string, ws []workload.Workload) (placed []placement, note string) {
+	want := repository(image)
+	var all []placement
+	for i := range ws {
+		for j := range ws[i].Containers {
+			pl := placement{&ws[i], j}
+			all = append(all, pl)
+			if want != "" && repository(ws[i].Containers[j].Image) == want {
+				placed = append(placed, pl)
+			}
+		}
+	}
+	if len(placed) == 0 && len(all) > 0 {
+		return all, fmt.Sprintf("no --context workload names image %q; judging all %d containers given", image, len(all))
+	}
+	return placed, ""
+}
+
+// repository is the last path element of ref's repository; "" for none.
+func repository(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		ref = ref[:i]
+	}
+	return path.Base(ref)
 }

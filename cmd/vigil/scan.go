@@ -197,7 +197,7 @@ failed, 2 an error.`,
 			}
 			// Both gates report before the exit code is decided, so one
 			// run tells the user everything that failed.
-			gateErr := gate.run(cmd, &registryFlags{insecure: img.insecure}, args[0], res)
+			gateErr := gate.run(cmd, &registryFlags{insecure: img.insecure}, args[0], res, opts.Workloads...)
 			if gateErr != nil && !errors.Is(gateErr, errPolicy) {
 				return gateErr
 			}

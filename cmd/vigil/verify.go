@@ -137,10 +137,7 @@ Exit codes: 0 verified, 1 no valid signature (each candidate's reason is printed
 			var sigs []trust.Verified
 			var atts []trust.Attestation
 			if attestations {
-				if len(ks) == 0 {
-					return errors.New("--attestations: attestations are verified with --key")
-				}
-				atts, err = trust.VerifyAttestations(ctx, d, ks, reg.remote(ctx)...)
+				atts, err = trust.VerifyImageAttestations(ctx, d, ks, keyless, reg.remote(ctx)...)
 			} else {
 				sigs, err = trust.VerifyImage(ctx, d, ks, keyless, reg.remote(ctx)...)
 			}
@@ -157,7 +154,7 @@ Exit codes: 0 verified, 1 no valid signature (each candidate's reason is printed
 	}
 	reg.register(cmd.Flags())
 	tf.register(cmd.Flags())
-	cmd.Flags().BoolVar(&attestations, "attestations", false, "verify the image's in-toto attestations (sha256-<digest>.att) instead of its signatures")
+	cmd.Flags().BoolVar(&attestations, "attestations", false, "verify the image's in-toto attestations (the sha256-<digest>.att tag, and Sigstore bundle referrers as cosign 3 attaches them) instead of its signatures")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
@@ -175,15 +172,17 @@ func printVerified(cmd *cobra.Command, output string, d name.Digest, sigs []trus
 			Annotations map[string]any `json:"annotations,omitempty"`
 		}
 		type att struct {
+			Kind          string          `json:"kind"`
 			PredicateType string          `json:"predicateType"`
 			Signer        string          `json:"signer"`
+			Issuer        string          `json:"issuer,omitempty"`
 			Predicate     json.RawMessage `json:"predicate"`
 		}
 		doc := map[string]any{"image": d.String()}
 		if atts != nil {
 			var list []att
 			for _, a := range atts {
-				list = append(list, att{a.PredicateType, a.Key.ID, a.Predicate})
+				list = append(list, att{a.Kind, a.PredicateType, a.Signer, a.Issuer, a.Predicate})
 			}
 			doc["attestations"] = list
 		} else {
@@ -200,7 +199,11 @@ func printVerified(cmd *cobra.Command, output string, d name.Digest, sigs []trus
 		if atts != nil {
 			fmt.Fprintf(out, "%s: %d valid attestation(s)\n", d, len(atts))
 			for _, a := range atts {
-				fmt.Fprintf(out, "  %s signed by %s (%s)\n", a.PredicateType, a.Key.Name, a.Key.ID)
+				if a.Key != nil {
+					fmt.Fprintf(out, "  %s %s signed by %s (%s)\n", a.Kind, a.PredicateType, a.Key.Name, a.Signer)
+				} else {
+					fmt.Fprintf(out, "  %s %s signed by %s (issuer %s)\n", a.Kind, a.PredicateType, a.Signer, a.Issuer)
+				}
 			}
 			return nil
 		}

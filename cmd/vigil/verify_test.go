@@ -148,3 +148,66 @@ func TestSignVerifyPolicyCLI(t *testing.T) {
 		t.Fatalf("bad policy: exit %d %s", code, errs)
 	}
 }
+
+// TestAttestBundleCLI attaches provenance as cosign 3 does (a Sigstore
+// bundle referrer) with `vigil attest --bundle` and checks that verify and
+// the policy read it as an attestation, never as a signature.
+func TestAttestBundleCLI(t *testing.T) {
+	t.Setenv("COSIGN_PASSWORD", "")
+	host := testimage.Registry(t)
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testimage.Push(t, host, "api:1", img)
+	ref := host + "/api:1"
+	priv, pub := cosignKeys(t)
+	_, otherPub := cosignKeys(t)
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	prov := write("prov.json", `{"buildDefinition":{"buildType":"https://actions.github.io/buildtypes/workflow/v1","resolvedDependencies":[{"uri":"git+https://github.com/acme/api","digest":{"gitCommit":"7fd1a60b"}}]},"runDetails":{"builder":{"id":"https://github.com/actions/runner"}}}`)
+	if out, errs, code := vigil(t, "attest", ref, "--key", priv, "--predicate", prov, "--type", "slsaprovenance1", "--bundle"); code != exitOK {
+		t.Fatalf("attest --bundle: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code := vigil(t, "verify", ref, "--key", pub, "--attestations", "-o", "json")
+	var res struct {
+		Attestations []struct {
+			Kind, PredicateType string
+			Predicate           json.RawMessage
+		}
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || len(res.Attestations) != 1 || res.Attestations[0].Kind != "bundle" ||
+		res.Attestations[0].PredicateType != "https://slsa.dev/provenance/v1" || !strings.Contains(string(res.Attestations[0].Predicate), "actions/runner") {
+		t.Fatalf("verify --attestations: exit %d\n%s%s", code, out, errs)
+	}
+	if _, errs, code := vigil(t, "verify", ref, "--key", pub); code != exitPolicy || !strings.Contains(errs, "not a signature") {
+		t.Fatalf("an attestation bundle verified as a signature: exit %d %s", code, errs)
+	}
+	if _, errs, code := vigil(t, "verify", ref, "--key", otherPub, "--attestations"); code != exitPolicy || !strings.Contains(errs, "bundle:") {
+		t.Fatalf("verify --attestations with another key: exit %d %s", code, errs)
+	}
+	pol := write("policy.yaml", "rules:\n  - name: built-by-actions\n    action: deny\n    expression: input.provenance.exists(p, p.builderId == \"https://github.com/actions/runner\")\n"+
+		"  - name: provenance-attested\n    action: deny\n    expression: input.attestations.exists(a, a.kind == \"bundle\" && a.predicateType == \"https://slsa.dev/provenance/v1\")\n")
+	record := filepath.Join(dir, "input.json")
+	if out, errs, code := vigil(t, "policy", "eval", ref, "--policy", pol, "--key", pub, "--record", record); code != exitOK {
+		t.Fatalf("policy with the key: exit %d\n%s%s", code, out, errs)
+	}
+	f, err := os.Open(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := policy.ReadInput(f)
+	f.Close()
+	if err != nil || len(in.Signatures) != 0 || len(in.Attestations) != 1 || len(in.Provenance) != 1 {
+		t.Fatalf("recorded input %+v, %v", in, err)
+	}
+	if out, _, code := vigil(t, "policy", "eval", ref, "--policy", pol, "--key", otherPub); code != exitPolicy || !strings.Contains(out, "DENY  provenance-attested") {
+		t.Fatalf("an attestation from an untrusted key counted: exit %d\n%s", code, out)
+	}
+}
