@@ -19,11 +19,18 @@
 // data segment, megabytes into a real binary, so a head never shows it and
 // Wants does not look for it.
 //
-// Known limitations: a binary linked with an empty build ID
-// (-ldflags=-buildid=) has no such note or string, so Wants does not keep it
-// and its modules are not reported; sniffing every ELF file instead would
-// make the walk capture every shared library and executable of the image.
-// Universal (fat) Mach-O files are not recognised either.
+// A binary linked with an empty build ID (-ldflags=-buildid=, common in
+// reproducible builds) has no such note or string. Wants also keeps every
+// statically linked ELF executable (type EXEC, no PT_INTERP program header,
+// all within the head), which covers such Go binaries when they are static,
+// as most Go binaries are; Catalog passes over the static C programs among
+// them silently.
+//
+// Known limitations: a dynamically linked (cgo) or PE/Mach-O binary with an
+// empty build ID is not kept, and its modules are not reported; sniffing
+// every ELF file instead would make the walk capture every shared library
+// and executable of the image. Universal (fat) Mach-O files are not
+// recognised either.
 //
 // # Errors
 //
@@ -100,7 +107,7 @@ func isGoBinary(head []byte) bool {
 	for off := 0; ; {
 		i := bytes.Index(head[off:], goNoteName)
 		if i < 0 {
-			return false
+			return staticELF(head, bo)
 		}
 		i += off
 		if i >= 12 && bo.Uint32(head[i-12:]) == uint32(len(goNoteName)) && bo.Uint32(head[i-4:]) == elfNoteGoBuildID {
@@ -108,6 +115,51 @@ func isGoBinary(head []byte) bool {
 		}
 		off = i + 1
 	}
+}
+
+// ELF header fields staticELF reads (elf.FileHeader's layout).
+const (
+	elfTypeExec = 2 // ET_EXEC
+	elfPTInterp = 3 // PT_INTERP
+)
+
+// staticELF reports whether head shows a statically linked ELF executable:
+// type EXEC and no program interpreter among its program headers. A Go
+// binary linked with an empty build ID (-ldflags=-buildid=, common in
+// reproducible builds) has no Go note to sniff, and most Go binaries are
+// static; static executables are otherwise rare in images, so keeping them
+// for a look at their build information costs little. A dynamically linked
+// Go binary without a build ID is missed: telling it from the thousands of
+// C programs of a distribution would mean keeping all of them.
+func staticELF(head []byte, bo binary.ByteOrder) bool {
+	var phoff uint64
+	var phentsize, phnum int
+	switch {
+	case len(head) < 52:
+		return false
+	case head[4] == 1: // ELFCLASS32
+		phoff = uint64(bo.Uint32(head[28:]))
+		phentsize, phnum = int(bo.Uint16(head[42:])), int(bo.Uint16(head[44:]))
+	case head[4] == 2 && len(head) >= 64: // ELFCLASS64
+		phoff = bo.Uint64(head[32:])
+		phentsize, phnum = int(bo.Uint16(head[54:])), int(bo.Uint16(head[56:]))
+	default:
+		return false
+	}
+	if bo.Uint16(head[16:]) != elfTypeExec || phnum == 0 || phentsize < 4 {
+		return false
+	}
+	// The program headers must lie in head; they follow the ELF header in
+	// every linker's output.
+	if phoff > uint64(len(head)) || uint64(phnum)*uint64(phentsize) > uint64(len(head))-phoff {
+		return false
+	}
+	for i := range phnum {
+		if bo.Uint32(head[int(phoff)+i*phentsize:]) == elfPTInterp {
+			return false
+		}
+	}
+	return true
 }
 
 func isPE(head []byte) bool {
@@ -178,6 +230,12 @@ func Read(r io.ReaderAt) (bi *debug.BuildInfo, err error) {
 	}()
 	bi, err = buildinfo.Read(r)
 	if err != nil {
+		// debug/buildinfo's errNotGoExe is unexported; its text is the
+		// only way to tell a static C program (kept by staticELF) from a
+		// broken Go binary.
+		if err.Error() == "not a Go executable" {
+			return nil, errNotGo
+		}
 		return nil, fmt.Errorf("read build info: %w", err)
 	}
 	return bi, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/vigilsec/vigil/internal/golden"
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -97,7 +98,8 @@ func head(t *testing.T, file string) []byte {
 }
 
 // TestWants checks the head sniffing on real binaries of every shape the
-// package documentation claims, and the documented blind spot.
+// package documentation claims, and the documented blind spot (a dynamically
+// linked binary with an empty build ID).
 func TestWants(t *testing.T) {
 	tests := []struct {
 		name string
@@ -114,7 +116,10 @@ func TestWants(t *testing.T) {
 		{"s390x big endian", []string{"GOARCH=s390x"}, true},
 		{"windows", []string{"GOOS=windows"}, true},
 		{"darwin", []string{"GOOS=darwin", "GOARCH=arm64"}, true},
-		{"empty build id", []string{"GOFLAGS=-mod=mod -ldflags=-buildid="}, false},
+		{"empty build id", []string{"GOFLAGS=-mod=mod -ldflags=-buildid="}, true},
+		{"stripped, empty build id", []string{"GOFLAGS=-mod=mod '-ldflags=-s -w -buildid='"}, true},
+		{"386, empty build id", []string{"GOARCH=386", "GOFLAGS=-mod=mod -ldflags=-buildid="}, true},
+		{"dynamic (external linking), empty build id", []string{"CGO_ENABLED=1", "GOFLAGS=-mod=mod '-ldflags=-buildid= -linkmode=external'"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +136,21 @@ func TestWants(t *testing.T) {
 				t.Errorf("main module %q", bi.Main.Path)
 			}
 		})
+	}
+}
+
+// TestStaticC: a static C program (Debian's busybox-static) is kept by
+// Wants, as any static executable is, and Catalog passes over it silently.
+func TestStaticC(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "root")
+	testimage.ExtractDeb(t, testimage.AptDownload(t, "busybox-static")[0], dir)
+	bin := filepath.Join(dir, "bin", "busybox")
+	if !(Cataloger{}).Wants("bin/busybox", 0o755, 0, head(t, bin)) {
+		t.Fatal("Wants = false for a static executable")
+	}
+	comps, err := catalogtest.Dir(t, Cataloger{}, dir, inventory.Environment{})
+	if err != nil || len(comps) != 0 {
+		t.Errorf("Catalog = %v, %v; want nothing and no error", comps, err)
 	}
 }
 
