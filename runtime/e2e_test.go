@@ -384,7 +384,7 @@ func TestRuntimeCapabilities(t *testing.T) {
 	vigil(t)
 	dir := t.TempDir()
 	c := runctest.Create(t, runctest.Config{
-		Args: []string{"/bin/sh", "-c", "nc -l -p 80 & exec /app/workload serve"},
+		Args:   []string{"/bin/sh", "-c", "nc -l -p 80 & exec /app/workload serve"},
 		Mutate: runctest.AddCapabilities("CAP_CHOWN"),
 	})
 	profPath := filepath.Join(dir, "profile.json")
