@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/vigilsec/vigil/hygiene"
@@ -65,9 +66,9 @@ type Options struct {
 	// Workloads say how the image is deployed (from --context files), for
 	// triage and the configuration checks.
 	Workloads []workload.Workload
-	// Triage providers judge the findings, in order (the first verdict
-	// stands); they run only when DB is set. Providers that read files
-	// take part in the walk's choice of what to keep.
+	// Triage providers judge the findings, in order (see triage.Run for
+	// which verdict stands); they run only when DB is set. Providers that
+	// read files take part in the walk's choice of what to keep.
 	Triage []triage.Provider
 	// Status, when set, is told what the pipeline is doing now.
 	Status func(msg string)
@@ -192,12 +193,12 @@ func Run(ctx context.Context, ref string, opts Options) (*Result, error) {
 }
 
 // triage judges the findings. Components a later layer replaced or removed
-// are matched too, so that their findings can be shown as not present (with
-// the layer story) instead of vanishing without a word.
+// are matched too when a provider judges them, so that their findings can be
+// shown as not present (with the layer story) instead of vanishing without a
+// word.
 func (r *Result) triage(ctx context.Context, opts Options) error {
 	start := time.Now()
-	if len(r.Inventory.Removed) > 0 {
-		gone := &inventory.Inventory{Distro: r.Inventory.Distro, Layers: r.Inventory.Layers, Components: r.Inventory.Removed}
+	if gone := r.removed(opts.Triage); len(gone.Components) > 0 {
 		removed, _, err := match.Match(ctx, opts.DB, gone, match.Options{})
 		if err != nil {
 			return fmt.Errorf("match removed components: %w", err)
@@ -216,4 +217,28 @@ func (r *Result) triage(ctx context.Context, opts Options) error {
 	st.Elapsed = time.Since(start)
 	r.Triage = &st
 	return nil
+}
+
+// removed is the inventory of the components a later layer replaced or
+// removed, when one of providers judges such components; without one their
+// findings would read as true. A component that is also in the final view
+// (deleted, then put back at the same version) is not removed.
+func (r *Result) removed(providers []triage.Provider) *inventory.Inventory {
+	gone := &inventory.Inventory{Distro: r.Inventory.Distro, Layers: r.Inventory.Layers}
+	if !slices.ContainsFunc(providers, func(p triage.Provider) bool {
+		j, ok := p.(triage.RemovedJudge)
+		return ok && j.JudgesRemoved()
+	}) {
+		return gone
+	}
+	final := make(map[string]bool, len(r.Inventory.Components))
+	for i := range r.Inventory.Components {
+		final[r.Inventory.Components[i].Ref] = true
+	}
+	for _, c := range r.Inventory.Removed {
+		if !final[c.Ref] {
+			gone.Components = append(gone.Components, c)
+		}
+	}
+	return gone
 }

@@ -66,6 +66,14 @@ type Wanter interface {
 	Wants(name string, mode fs.FileMode, size int64, head []byte) bool
 }
 
+// RemovedJudge is implemented by providers that judge the findings of
+// components a later layer replaced or removed (inventory.Removed). The
+// pipeline matches those components only when such a provider runs: without
+// one, their findings would read as true of an image that no longer holds them.
+type RemovedJudge interface {
+	JudgesRemoved() bool
+}
+
 // Judgement is a provider's verdict on one finding.
 type Judgement struct {
 	// Finding is the index of the finding in the slice given to Judge.

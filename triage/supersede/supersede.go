@@ -29,6 +29,10 @@ type Provider struct{}
 // Name implements triage.Provider.
 func (Provider) Name() string { return "supersede" }
 
+// JudgesRemoved implements triage.RemovedJudge: the pipeline matches the
+// removed components for this provider to judge.
+func (Provider) JudgesRemoved() bool { return true }
+
 // Judge implements triage.Provider: a finding whose component is among the
 // inventory's Removed (and not also in the final view) is not present.
 func (Provider) Judge(_ context.Context, in *triage.Input, findings []match.Finding) ([]triage.Judgement, error) {

@@ -2,6 +2,7 @@ package supersede_test
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/scan"
 	"github.com/vigilsec/vigil/triage"
+	"github.com/vigilsec/vigil/triage/deploy"
 	"github.com/vigilsec/vigil/triage/supersede"
 	"github.com/vigilsec/vigil/vex"
 	"github.com/vigilsec/vigil/vulndb/vulndbtest"
@@ -112,6 +114,23 @@ func TestLayeredImage(t *testing.T) {
 	}
 	if fs := byPath["/app/server@v0.39.0"]; len(fs) > 0 {
 		t.Errorf("the fixed build has x/text findings %v; pick a fixed version the data agrees with", fs[0].ID)
+	}
+
+	// Without this provider nothing would say the removed versions are
+	// gone, so the pipeline does not match them at all.
+	res2, err := scan.Run(t.Context(), ref, scan.Options{
+		Layers: layers.Options{TempDir: t.TempDir()},
+		DB:     db,
+		Triage: []triage.Provider{deploy.Provider{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res2.Close()
+	for _, f := range res2.Findings {
+		if component(res2, f.Component.Ref) == nil || slices.ContainsFunc(res2.Inventory.Removed, func(c inventory.Component) bool { return c.Ref == f.Component.Ref }) {
+			t.Errorf("%s on removed component %s reported without the supersede provider", f.ID, f.Component.Ref)
+		}
 	}
 }
 
