@@ -145,7 +145,7 @@ func writeVulnerabilities(w io.Writer, doc *document.Document, showSuppressed, s
 	}
 	fmt.Fprintln(w)
 	if n := len(doc.Findings); n != findings+suppressed {
-		fmt.Fprintf(w, "(%d findings in all: the binary packages of one source package count once)\n", n)
+		fmt.Fprintf(w, "(%d findings in all: one root cause counts once, such as the binary packages of one source package)\n", n)
 	}
 }
 

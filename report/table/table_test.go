@@ -441,7 +441,7 @@ func TestRootCausesAndStories(t *testing.T) {
 		"openssl 3.0.15-1~deb12u1: added 3.0.11-1~deb12u2 in layer 0 by `ADD file:deadbeef in /`, replaced 3.0.11-1~deb12u2 by 3.0.15-1~deb12u1 in layer 1 by `RUN apt-get update && apt-get install -y --only-upgrade openssl`",
 		"CVE-2024-13176 medium not fixed 15",
 		"Total: 1 (critical 0, high 0, medium 1, low 0, negligible 0, unknown 0)",
-		"(2 findings in all: the binary packages of one source package count once)",
+		"(2 findings in all: one root cause counts once, such as the binary packages of one source package)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("vulnerabilities section:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
