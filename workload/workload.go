@@ -11,6 +11,11 @@
 // seccomp profile by default, Kubernetes historically does not).
 package workload
 
+import (
+	"path"
+	"strings"
+)
+
 // Formats a Workload can come from.
 const (
 	FormatCompose    = "compose"
@@ -307,4 +312,25 @@ func set(m *map[Attr]string, a Attr, p string) {
 		*m = map[Attr]string{}
 	}
 	(*m)[a] = p
+}
+
+// Repository is the last path element of an image reference's repository,
+// registry, tag and digest aside; "" for "". It is how a deployment file's
+// containers are matched with a scanned image: "app:1" in a Compose file is
+// "registry.example/team/app@sha256:..." as far as the file can tell.
+func Repository(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		ref = ref[:i]
+	}
+	return path.Base(ref)
+}
+
+// RunsImage reports whether c names the image, by Repository.
+func (c *Container) RunsImage(image string) bool {
+	want := Repository(image)
+	return want != "" && Repository(c.Image) == want
 }

@@ -585,3 +585,20 @@ func FuzzOCI(f *testing.F) {
 		})
 	})
 }
+
+func TestRepository(t *testing.T) {
+	tests := []struct{ ref, want string }{
+		{"", ""},
+		{"app", "app"},
+		{"app:1", "app"},
+		{"registry.example:5000/team/app:1.2", "app"},
+		{"registry.example:5000/team/app", "app"},
+		{"team/app@sha256:0123", "app"},
+		{"team/app:1@sha256:0123", "app"},
+	}
+	for _, tt := range tests {
+		if got := Repository(tt.ref); got != tt.want {
+			t.Errorf("Repository(%q) = %q, want %q", tt.ref, got, tt.want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strings"
 	"time"
 
@@ -328,13 +327,12 @@ type placement struct {
 // service that builds its image, an OCI config, which names none), every
 // container given is taken to run it, and note says so.
 func running(image string, ws []workload.Workload) (placed []placement, note string) {
-	want := repository(image)
 	var all []placement
 	for i := range ws {
 		for j := range ws[i].Containers {
 			pl := placement{&ws[i], j}
 			all = append(all, pl)
-			if want != "" && repository(ws[i].Containers[j].Image) == want {
+			if ws[i].Containers[j].RunsImage(image) {
 				placed = append(placed, pl)
 			}
 		}
@@ -343,16 +341,4 @@ func running(image string, ws []workload.Workload) (placed []placement, note str
 		return all, fmt.Sprintf("no --context workload names image %q; judging all %d containers given", image, len(all))
 	}
 	return placed, ""
-}
-
-// repository is the last path element of ref's repository; "" for none.
-func repository(ref string) string {
-	if ref == "" {
-		return ""
-	}
-	ref, _, _ = strings.Cut(ref, "@")
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		ref = ref[:i]
-	}
-	return path.Base(ref)
 }

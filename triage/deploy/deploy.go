@@ -17,7 +17,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,23 +96,12 @@ func Summarize(in *triage.Input) Summary {
 	return s
 }
 
-// runs reports whether a container of w names the image, comparing
-// repositories without registry, tag or digest: "app:1" in a Compose file
-// and "registry.example/team/app@sha256:…" scanned are the same image as
-// far as a user's deployment files can tell.
+// runs reports whether a container of w, other than an init container,
+// names the image (workload.Repository).
 func runs(w *workload.Workload, imageName string) bool {
-	want := repo(imageName)
-	return want != "" && slices.ContainsFunc(w.Containers, func(c workload.Container) bool {
-		return !c.Init && repo(c.Image) == want
+	return slices.ContainsFunc(w.Containers, func(c workload.Container) bool {
+		return !c.Init && c.RunsImage(imageName)
 	})
-}
-
-func repo(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		ref = ref[:i]
-	}
-	return path.Base(ref)
 }
 
 func exposure(w *workload.Workload) Exposure {
