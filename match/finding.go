@@ -59,7 +59,9 @@ type Finding struct {
 	// Layer is the layer that introduced the component.
 	Layer *layers.Info `json:"layer,omitempty"`
 	// Symbols are the Go packages and functions the vulnerable code is in,
-	// for reachability triage.
+	// for reachability triage: those of every record behind the finding
+	// that names them (the Go team's; GitHub's twins name none), or none
+	// when a Go team record says the whole module is vulnerable.
 	Symbols []vulndb.Import `json:"symbols,omitempty"`
 	// References are a few links about the vulnerability, advisories first.
 	References []vulndb.Reference `json:"references,omitempty"`

@@ -136,3 +136,50 @@ func TestAliasedRecordsMakeOneFinding(t *testing.T) {
 		}
 	}
 }
+
+// TestMergedSymbols: a finding merged from records that alias each other
+// carries the imports of every record that names them; a GitHub twin naming
+// none adds nothing, and a Go team record naming none (all of the module)
+// leaves no list to judge reachability by.
+func TestMergedSymbols(t *testing.T) {
+	record := func(id, imports string) string {
+		eco := ""
+		if imports != "" {
+			eco = `, "ecosystem_specific": {"imports": [` + imports + `]}`
+		}
+		return `{"id": "` + id + `", "aliases": ["CVE-2099-0001"], "modified": "2024-01-01T00:00:00Z",
+			"affected": [{"package": {"ecosystem": "Go", "name": "example.com/m"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.0"}]}]` + eco + `}]}`
+	}
+	a := `{"path": "example.com/m/a", "symbols": ["F"]}`
+	b := `{"path": "example.com/m/b", "symbols": ["G"]}`
+	tests := []struct {
+		name    string
+		records map[string]string
+		want    []string // import paths
+	}{
+		{"Go record and GitHub twin", map[string]string{"GO-2099-0001": record("GO-2099-0001", a), "GHSA-aaaa-bbbb-cccc": record("GHSA-aaaa-bbbb-cccc", "")}, []string{"example.com/m/a"}},
+		{"two Go records", map[string]string{"GO-2099-0001": record("GO-2099-0001", a), "GO-2099-0002": record("GO-2099-0002", b)}, []string{"example.com/m/a", "example.com/m/b"}},
+		{"a Go record for the whole module", map[string]string{"GO-2099-0001": record("GO-2099-0001", a), "GO-2099-0002": record("GO-2099-0002", "")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := fixtureDB(t, map[string]map[string]string{"Go": tt.records})
+			inv := &inventory.Inventory{Components: []inventory.Component{{Ref: "a", Type: "golang", Name: "example.com/m", Version: "v1.0.0"}}}
+			findings, _, err := match.Match(context.Background(), db, inv, match.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(findings) != 1 {
+				t.Fatalf("%d findings, want one: %+v", len(findings), findings)
+			}
+			var got []string
+			for _, imp := range findings[0].Symbols {
+				got = append(got, imp.Path)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("symbols of %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -349,6 +349,13 @@ func (s *session) finding(q Query, recs []record, members []int) (Finding, error
 	})
 	var ordered []*vulndb.Vulnerability
 	var fixed []ecosystem.Version
+	// imports gathers the vulnerable packages and functions of every
+	// record that names them. A GitHub advisory (GHSA) naming none is the
+	// twin of a Go team record and never carries them; a Go team record
+	// (GO-) naming none means the whole module, and then no list is
+	// complete.
+	var imports []vulndb.Import
+	wholeModule := false
 	for _, i := range order {
 		r := recs[i]
 		ordered = append(ordered, r.v)
@@ -365,15 +372,17 @@ func (s *session) finding(q Query, recs []record, members []int) (Finding, error
 			if f.Urgency == "" {
 				f.Urgency = p.Urgency
 			}
-			if f.Symbols == nil {
-				f.Symbols = p.Imports
-			}
+			imports = append(imports, p.Imports...)
+			wholeModule = wholeModule || (len(p.Imports) == 0 && strings.HasPrefix(r.v.ID, "GO-"))
 		}
 		for _, ref := range r.v.References {
 			if len(f.References) < maxReferences && !slices.Contains(f.References, ref) {
 				f.References = append(f.References, ref)
 			}
 		}
+	}
+	if !wholeModule {
+		f.Symbols = imports
 	}
 	f.FixedVersions = sortVersions(fixed)
 	if f.FixState == FixStateFixed && len(f.FixedVersions) > 0 {

@@ -83,7 +83,7 @@ func (Provider) Judge(ctx context.Context, in *triage.Input, findings []match.Fi
 	for i := range findings {
 		f := &findings[i]
 		c := comps[f.Component.Ref]
-		if c == nil || len(f.Symbols) == 0 || triage.Final(f.Verdict) || !oneRecord(f) {
+		if c == nil || len(f.Symbols) == 0 || triage.Final(f.Verdict) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -107,18 +107,6 @@ func (Provider) Judge(ctx context.Context, in *triage.Input, findings []match.Fi
 		}
 	}
 	return js, errors.Join(errs...)
-}
-
-// oneRecord reports whether f comes from a single advisory: a finding
-// merged from several carries the imports of the first only, and the
-// others may name other functions or none (all of the module).
-func oneRecord(f *match.Finding) bool {
-	for _, d := range f.DataSources[min(1, len(f.DataSources)):] {
-		if d.ID != f.DataSources[0].ID {
-			return false
-		}
-	}
-	return true
 }
 
 // load reads the symbols of the binary at loc (a path with a leading
