@@ -138,3 +138,20 @@ func NpmPack(t testing.TB, pkgs ...string) []string {
 	}
 	return dirs
 }
+
+// TextProgram builds a Go program that calls golang.org/x/text/language.Parse,
+// linked against x/text at version, and returns its bytes. In the shared Go
+// data v0.3.5 has GO-2021-0113 (in Parse) and GO-2022-1059; v0.39.0 has
+// none: the pair makes a vulnerable build and its fixed rebuild.
+func TextProgram(t testing.TB, version string) []byte {
+	t.Helper()
+	mod := "module example.com/vigiltest/text\n\ngo 1.22\n\nrequire golang.org/x/text " + version + "\n"
+	bin := GoBinary(t, "server", mod, map[string]string{
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\nfunc main() { fmt.Println(language.Parse(\"en-US\")) }\n",
+	})
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

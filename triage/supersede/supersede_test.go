@@ -1,7 +1,6 @@
 package supersede_test
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,33 +21,13 @@ import (
 
 func TestMain(m *testing.M) { vulndbtest.Main(m) }
 
-// textProgram calls golang.org/x/text/language.Parse, the function of
-// GO-2021-0113 (fixed in v0.3.7) and GO-2022-1059 (fixed in v0.3.8); the
-// shared data knows no vulnerability of v0.39.0.
-func textProgram(t *testing.T, version string) string {
-	t.Helper()
-	mod := "module example.com/vigiltest/supersede\n\ngo 1.22\n\nrequire golang.org/x/text " + version + "\n"
-	return testimage.GoBinary(t, "server", mod, map[string]string{
-		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\nfunc main() { fmt.Println(language.Parse(\"en-US\")) }\n",
-	})
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // TestLayeredImage builds the image of the issue: a later layer overwrites a
 // vulnerable binary with a fixed build, another deletes one with a
 // whiteout, and a third copy stays. Only the copy that stays is a true
 // finding; the other two are suppressed with their layer story.
 func TestLayeredImage(t *testing.T) {
 	db := vulndbtest.DB(t)
-	old, fixed := readFile(t, textProgram(t, "v0.3.5")), readFile(t, textProgram(t, "v0.39.0"))
+	old, fixed := string(testimage.TextProgram(t, "v0.3.5")), string(testimage.TextProgram(t, "v0.39.0"))
 	img := testimage.Build(t, nil, []v1.Layer{
 		testimage.LayerFromFiles(t, []testimage.File{
 			{Path: "app", Type: testimage.Dir},

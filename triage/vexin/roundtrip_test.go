@@ -21,22 +21,6 @@ import (
 
 func TestMain(m *testing.M) { vulndbtest.Main(m) }
 
-// textProgram is a Go program calling golang.org/x/text/language.Parse:
-// v0.3.5 has GO-2021-0113 and GO-2022-1059 in the shared data, v0.39.0
-// none.
-func textProgram(t *testing.T, version string) []byte {
-	t.Helper()
-	mod := "module example.com/vigiltest/vexin\n\ngo 1.22\n\nrequire golang.org/x/text " + version + "\n"
-	bin := testimage.GoBinary(t, "server", mod, map[string]string{
-		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\nfunc main() { fmt.Println(language.Parse(\"en-US\")) }\n",
-	})
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestRoundTrip scans a real image from a registry on 127.0.0.1 (Debian
 // bookworm, a Go binary /app/keep and one /app/server that a later layer
 // replaces with a fixed build) against the shared data, gives its Debian
@@ -54,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Skip("builds a Debian image and Go binaries the first time")
 	}
 	db := vulndbtest.DB(t)
-	old, fixed := textProgram(t, "v0.3.5"), textProgram(t, "v0.39.0")
+	old, fixed := testimage.TextProgram(t, "v0.3.5"), testimage.TextProgram(t, "v0.39.0")
 	img := testimage.Build(t, testimage.DebianImage(t), []v1.Layer{
 		testimage.LayerFromFiles(t, []testimage.File{
 			{Path: "app", Type: testimage.Dir},
