@@ -31,6 +31,12 @@ const (
 	propSymbol               = "vigil:symbol"
 	propInstalled            = "vigil:installed-version"
 	propDataSourceID         = "vigil:source:id"
+	// propRootCause is match.Finding.RootCause: findings sharing it and an
+	// id are one problem (the binary packages of one source package).
+	propRootCause = "vigil:root-cause"
+	// propPriority and propPriorityFactor are triage's ranking.
+	propPriority       = "vigil:priority"
+	propPriorityFactor = "vigil:priority:factor"
 	// propRemoved marks a component a later layer replaced or deleted,
 	// with its layer story.
 	propRemoved = "vigil:removed"
@@ -224,6 +230,15 @@ func vulnProperties(f *match.Finding) []cdx.Property {
 	}
 	add(propFixState, string(f.FixState))
 	add(propInstalled, f.InstalledVersion)
+	if f.RootCause != "" {
+		add(propRootCause, f.RootCause)
+	}
+	if p := f.Priority; p != nil {
+		add(propPriority, strconv.Itoa(p.Score))
+		for _, factor := range p.Factors {
+			add(propPriorityFactor, factor)
+		}
+	}
 	if l := f.Layer; l != nil {
 		if l.DiffID != "" {
 			add(sbom.PropLayer, l.DiffID)

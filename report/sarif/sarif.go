@@ -171,6 +171,12 @@ func (b *builder) finding(f *match.Finding, c *inventory.Component) {
 	if l := f.Layer; l != nil {
 		res.Properties["layer"] = layerProps(l)
 	}
+	if f.RootCause != "" {
+		res.Properties["rootCause"] = f.RootCause
+	}
+	if f.Priority != nil {
+		res.Properties["priority"] = f.Priority
+	}
 	if v := f.Verdict; v != nil {
 		res.Properties["verdict"] = v
 		// Only a verdict that needs no action suppresses; "affected" and
