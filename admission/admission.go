@@ -4,7 +4,9 @@
 // evaluating the same policy as the CI gate once per container image:
 // tags are resolved to digests, signatures verified with the trusted keys,
 // and what was learnt about a digest is cached, so a decision for a known
-// image costs one policy evaluation.
+// image costs one policy evaluation, and none when a pod of the same
+// template was judged before (decisions are cached by what the policy's
+// rules read of their input).
 //
 // It fails closed: anything that stops a decision being made (a malformed
 // review, an unknown kind, an unreachable registry, the request's timeout)
@@ -16,6 +18,7 @@ package admission
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
@@ -32,7 +37,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	kjson "sigs.k8s.io/json"
 
 	"github.com/vigilsec/vigil/policy"
 	"github.com/vigilsec/vigil/trust"
@@ -70,7 +74,8 @@ type Config struct {
 	// kept; a digest's content never changes, but its signatures can.
 	// Default 5 minutes.
 	CacheTTL time.Duration
-	// CacheSize bounds the number of cached digests; default 4096.
+	// CacheSize bounds the number of cached digests, and of cached
+	// decisions; default 4096.
 	CacheSize int
 	// TagTTL is how long a tag's resolution to a digest is reused;
 	// default 30 seconds, so a re-pushed tag is seen within that time.
@@ -81,7 +86,8 @@ type Config struct {
 	FailOpen bool
 	// Record, when set, is given every input evaluated and its decision,
 	// so that decisions can be replayed with `vigil policy test`. It is
-	// called concurrently.
+	// called concurrently, and must not modify the decision: a cached one
+	// is shared.
 	Record func(*policy.Input, *policy.Decision)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -91,7 +97,21 @@ type Config struct {
 type Handler struct {
 	cfg    Config
 	images *imageCache
+
+	// decisions are the policy's decisions by the key of their input
+	// (policy.AppendKey): the pods of one template differ only in what
+	// the rules do not read (their names), so all but the first of a
+	// ReplicaSet's pods skip the policy.
+	mu        sync.Mutex
+	decisions *lru[decisionKey, *policy.Decision]
 }
+
+// decisionKey is the SHA-256 of an input's key, so that the cache's size
+// does not depend on how large what the rules read is.
+type decisionKey [sha256.Size]byte
+
+// keyBufs recycles the buffers input keys are built in.
+var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // NewHandler returns a handler for cfg.
 func NewHandler(cfg Config) (*Handler, error) {
@@ -110,7 +130,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg, images: newImageCache(cfg)}, nil
+	return &Handler{cfg: cfg, images: newImageCache(cfg), decisions: newLRU[decisionKey, *policy.Decision](cfg.CacheSize)}, nil
 }
 
 // ServeHTTP answers one AdmissionReview.
@@ -146,11 +166,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // envelope is the part of an AdmissionReview v1 the webhook reads. Its object
-// is decoded in the same pass as the envelope, and only as far as the pod
-// template: decoding the typed object whole (managed fields, status, the
-// controller's own spec) and then its pod again was most of what a
-// decision for a cached image cost (BenchmarkCachedReview). The pod spec
-// itself keeps its k8s.io/api type, which package workload reads.
+// is decoded in the same pass as the envelope, and only as far as the
+// policy input needs: decoding the typed object whole (managed fields,
+// status, the controller's own spec, probes, volumes, env) was most of what
+// a decision for a cached image cost (BenchmarkCachedReview). What is read
+// keeps its k8s.io/api types, which package workload reads.
 type envelope struct {
 	APIVersion string   `json:"apiVersion"`
 	Kind       string   `json:"kind"`
@@ -176,7 +196,7 @@ type request struct {
 type object struct {
 	Metadata objectMeta `json:"metadata"`
 	Spec     struct {
-		corev1.PodSpec
+		podSpecFields
 		Template    *podTemplate `json:"template"`
 		JobTemplate *struct {
 			Spec struct {
@@ -187,8 +207,63 @@ type object struct {
 }
 
 type podTemplate struct {
-	Metadata objectMeta     `json:"metadata"`
-	Spec     corev1.PodSpec `json:"spec"`
+	Metadata objectMeta    `json:"metadata"`
+	Spec     podSpecFields `json:"spec"`
+}
+
+// podSpecFields are the fields of a corev1.PodSpec that the policy input
+// is made from (policy.WorkloadInput): host namespaces and the security
+// contexts and resources of the containers. The rest (volumes, probes,
+// env, ports) is skipped, not decoded; the API server has validated it.
+type podSpecFields struct {
+	HostNetwork         bool                       `json:"hostNetwork"`
+	HostPID             bool                       `json:"hostPID"`
+	HostIPC             bool                       `json:"hostIPC"`
+	HostUsers           *bool                      `json:"hostUsers"`
+	SecurityContext     *corev1.PodSecurityContext `json:"securityContext"`
+	InitContainers      []containerFields          `json:"initContainers"`
+	Containers          []containerFields          `json:"containers"`
+	EphemeralContainers []containerFields          `json:"ephemeralContainers"`
+}
+
+// containerFields are the fields of a corev1.Container (or
+// EphemeralContainer) the policy input is made from.
+type containerFields struct {
+	Name            string                      `json:"name"`
+	Image           string                      `json:"image"`
+	SecurityContext *corev1.SecurityContext     `json:"securityContext"`
+	Resources       corev1.ResourceRequirements `json:"resources"`
+}
+
+// podSpec is s as a corev1.PodSpec. A Pod's ephemeral containers run
+// images too; they are judged like init containers rather than let
+// `kubectl debug` bypass policy. (Pod templates cannot have any.)
+func (s *podSpecFields) podSpec(ephemeral bool) *corev1.PodSpec {
+	spec := &corev1.PodSpec{
+		HostNetwork:     s.HostNetwork,
+		HostPID:         s.HostPID,
+		HostIPC:         s.HostIPC,
+		HostUsers:       s.HostUsers,
+		SecurityContext: s.SecurityContext,
+		InitContainers:  make([]corev1.Container, 0, len(s.InitContainers)+len(s.EphemeralContainers)),
+		Containers:      make([]corev1.Container, 0, len(s.Containers)),
+	}
+	for _, c := range s.InitContainers {
+		spec.InitContainers = append(spec.InitContainers, c.container())
+	}
+	if ephemeral {
+		for _, c := range s.EphemeralContainers {
+			spec.InitContainers = append(spec.InitContainers, c.container())
+		}
+	}
+	for _, c := range s.Containers {
+		spec.Containers = append(spec.Containers, c.container())
+	}
+	return spec
+}
+
+func (c *containerFields) container() corev1.Container {
+	return corev1.Container{Name: c.Name, Image: c.Image, SecurityContext: c.SecurityContext, Resources: c.Resources}
 }
 
 // objectMeta is what the policy input carries of an object's metadata.
@@ -197,6 +272,19 @@ type objectMeta struct {
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
 }
+
+// decodeOptions make encoding/json/v2 (the go-json-experiment module is its
+// mirror until Go 1.27) read a review as the API server's own decoder does
+// (sigs.k8s.io/json): field names case-sensitively, a repeated name's last
+// value winning, invalid UTF-8 replaced rather than refused. v2 is used
+// because it decodes and skips in one pass, where encoding/json first
+// scans the whole body to validate it and then scans it again to decode;
+// with the pod spec trimmed to what the policy reads, those scans were
+// most of the cost of decoding (BenchmarkCachedReview).
+var decodeOptions = jsonv2.JoinOptions(
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
+)
 
 // bodies recycles request body buffers: every review is read whole
 // before it is decoded.
@@ -217,10 +305,8 @@ func decodeReview(body io.Reader) (*request, error) {
 	if buf.Len() > maxReviewBytes {
 		return nil, fmt.Errorf("admission review larger than %d bytes", maxReviewBytes)
 	}
-	// Field names are matched case-sensitively, as the API server itself
-	// decodes objects.
 	var rv envelope
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(buf.Bytes(), &rv); err != nil {
+	if err := jsonv2.Unmarshal(buf.Bytes(), &rv, decodeOptions); err != nil {
 		// A review whose object alone does not decode is still answered,
 		// so that the fail-open choice applies to it like to any other
 		// failure to decide.
@@ -232,7 +318,7 @@ func decodeReview(body io.Reader) (*request, error) {
 				Kind metav1.GroupVersionKind `json:"kind"`
 			} `json:"request"`
 		}
-		if kjson.UnmarshalCaseSensitivePreserveInts(buf.Bytes(), &env) != nil || env.Request == nil {
+		if jsonv2.Unmarshal(buf.Bytes(), &env, decodeOptions) != nil || env.Request == nil {
 			return nil, fmt.Errorf("decode admission review: %w", err)
 		}
 		rv = envelope{APIVersion: env.APIVersion, Kind: env.Kind, Request: &request{
@@ -369,13 +455,43 @@ func (h *Handler) evaluate(ctx context.Context, pw *policy.Workload, i int) (*po
 		Workload:     *pw,
 		Container:    *c,
 	}
-	d := h.cfg.Policy.Evaluate(ctx, in)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+	d, err := h.decide(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 	if h.cfg.Record != nil {
 		h.cfg.Record(in, d)
 	}
+	return d, nil
+}
+
+// decide returns the policy's decision for in, from the cache when an
+// input with the same key was decided before. Nothing but in goes into a
+// decision, so a cached one is the decision: an image's age (in days) and
+// its verified signatures are part of the input, and when they change so
+// does the key. Decisions are kept for CacheTTL all the same, like what
+// they were made from. A decision cut short by ctx is not kept.
+func (h *Handler) decide(ctx context.Context, in *policy.Input) (*policy.Decision, error) {
+	buf := keyBufs.Get().(*[]byte)
+	*buf = h.cfg.Policy.AppendKey((*buf)[:0], in)
+	key := decisionKey(sha256.Sum256(*buf))
+	if cap(*buf) <= 64<<10 { // a rare huge key is not kept
+		keyBufs.Put(buf)
+	}
+	now := h.cfg.Now()
+	h.mu.Lock()
+	d, ok := h.decisions.get(key, now)
+	h.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d = h.cfg.Policy.Evaluate(ctx, in)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	h.mu.Lock()
+	h.decisions.put(key, d, now.Add(h.cfg.CacheTTL))
+	h.mu.Unlock()
 	return d, nil
 }
 
@@ -393,13 +509,7 @@ func podSpec(req *request) (*objectMeta, *corev1.PodSpec, error) {
 	var tpl *podTemplate
 	switch gvk.Group + "/" + gvk.Kind {
 	case "/Pod":
-		spec := &o.Spec.PodSpec
-		// Ephemeral containers run images too; judge them like init
-		// containers rather than let `kubectl debug` bypass policy.
-		for _, e := range spec.EphemeralContainers {
-			spec.InitContainers = append(spec.InitContainers, corev1.Container(e.EphemeralContainerCommon))
-		}
-		return &o.Metadata, spec, nil
+		return &o.Metadata, o.Spec.podSpec(true), nil
 	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "apps/ReplicaSet", "batch/Job":
 		tpl = o.Spec.Template
 	case "batch/CronJob":
@@ -418,7 +528,7 @@ func podSpec(req *request) (*objectMeta, *corev1.PodSpec, error) {
 	if len(tpl.Metadata.Labels) > 0 {
 		m.Labels = tpl.Metadata.Labels
 	}
-	return &m, &tpl.Spec, nil
+	return &m, tpl.Spec.podSpec(false), nil
 }
 
 // parseImage parses a container image reference as the kubelet does:

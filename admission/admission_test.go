@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,10 +39,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/policy"
 	"github.com/vigilsec/vigil/trust"
+	"github.com/vigilsec/vigil/workload"
 )
 
 // fixture is a registry with a signed non-root image, an unsigned one and
@@ -415,6 +418,75 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// TestDecisionCache checks that pods of one template share a decision,
+// although their names differ, and that what the rules read does not.
+func TestDecisionCache(t *testing.T) {
+	f := newFixture(t, nil)
+	yes := true
+	privileged := podSpecWith(f.signed)
+	privileged.Containers[0].SecurityContext.Privileged = &yes
+	for i, tc := range []struct {
+		pod       string
+		spec      corev1.PodSpec
+		allowed   bool
+		decisions int // cached after this request
+	}{
+		{"web-1", podSpecWith(f.signed), true, 1},
+		{"web-2", podSpecWith(f.signed), true, 1},
+		{"web-3", privileged, false, 2},
+		{"web-4", privileged, false, 2},
+		{"web-5", podSpecWith(f.signed, f.signedTag), true, 3}, // the tag's input differs: pinned, tag
+	} {
+		if _, resp := f.post(t, review(t, &corev1.Pod{ObjectMeta: meta(tc.pod), Spec: tc.spec}, admissionv1.Create), ""); resp.Allowed != tc.allowed {
+			t.Fatalf("%d %s: allowed %v, want %v: %+v", i, tc.pod, resp.Allowed, tc.allowed, resp.Result)
+		}
+		f.handler.mu.Lock()
+		n := f.handler.decisions.order.Len()
+		f.handler.mu.Unlock()
+		if n != tc.decisions {
+			t.Errorf("%d %s: %d decisions cached, want %d", i, tc.pod, n, tc.decisions)
+		}
+	}
+}
+
+// TestDecisionCacheAge checks that a cached decision follows the image's
+// age: a rule on input.image.ageDays is decided again when a day passes,
+// even though the image's facts are still cached.
+func TestDecisionCacheAge(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p, err := policy.Parse("age.yaml", []byte("rules:\n  - name: fresh\n    action: deny\n    expression: input.image.ageDays < 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) { c.Now, c.CacheTTL, c.Policy = clock, 48*time.Hour, p })
+	img, err := random.Image(128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err = mutate.CreatedAt(img, v1.Time{Time: now.Add(-12 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(testimage.Push(t, f.host, "aging:1", img))}, admissionv1.Create)
+	for _, tc := range []struct {
+		after   time.Duration
+		allowed bool
+	}{
+		{0, true},
+		{6 * time.Hour, true},  // 18 hours old, cached
+		{7 * time.Hour, false}, // 25 hours old
+	} {
+		mu.Lock()
+		now = now.Add(tc.after)
+		mu.Unlock()
+		if _, resp := f.post(t, body, ""); resp.Allowed != tc.allowed {
+			t.Fatalf("after %v more: allowed %v, want %v: %+v", tc.after, resp.Allowed, tc.allowed, resp.Result)
+		}
+	}
+}
+
 // TestTagTTL checks that a tag's resolution is reused for TagTTL and then
 // looked up again, so a re-pushed tag is judged as the image it now names.
 func TestTagTTL(t *testing.T) {
@@ -483,6 +555,48 @@ func TestFailurePolicy(t *testing.T) {
 	_, resp = open.post(t, review(t, &corev1.Pod{ObjectMeta: meta("p"), Spec: podSpecWith(open.unsigned)}, admissionv1.Create), "")
 	if resp.Allowed {
 		t.Fatal("fail-open allowed a policy denial")
+	}
+}
+
+// TestDecodeAsAPIServer checks that reviews decode as the API server's
+// own decoder (sigs.k8s.io/json) reads the object: field names matched
+// case-sensitively, the last of repeated names winning, invalid UTF-8
+// replaced.
+func TestDecodeAsAPIServer(t *testing.T) {
+	const head = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":`
+	for _, tc := range []struct{ name, object string }{
+		{"plain", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"x","securityContext":{"privileged":true}}]}}`},
+		{"case-sensitive", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"x","SecurityContext":{"privileged":true}}]}}`},
+		{"repeated name", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"x","image":"y","securityContext":{"privileged":false},"securityContext":{"privileged":true}}]}}`},
+		{"invalid UTF-8", "{\"metadata\":{\"name\":\"p\xff\"},\"spec\":{\"containers\":[{\"name\":\"a\xfe\",\"image\":\"x\"}]}}"},
+		{"ephemeral", `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"x"}],"ephemeralContainers":[{"name":"d","image":"y","targetContainerName":"a"}]}}`},
+		{"pod resources", `{"metadata":{"name":"p","labels":{"app":"w"}},"spec":{"hostPID":true,"securityContext":{"runAsUser":7},"containers":[{"name":"a","image":"x","resources":{"limits":{"cpu":"0.5","memory":"1Gi"}}}]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := decodeReview(strings.NewReader(head + tc.object + "}}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, spec, err := podSpec(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pod corev1.Pod
+			if err := kjson.UnmarshalCaseSensitivePreserveInts([]byte(tc.object), &pod); err != nil {
+				t.Fatal(err)
+			}
+			if m.Name != pod.Name || !reflect.DeepEqual(m.Labels, pod.Labels) {
+				t.Errorf("metadata %+v, API server reads %+v", m, pod.ObjectMeta)
+			}
+			for _, e := range pod.Spec.EphemeralContainers {
+				pod.Spec.InitContainers = append(pod.Spec.InitContainers, corev1.Container(e.EphemeralContainerCommon))
+			}
+			want := workload.FromPodSpec("Pod", "", m.Name, pod.Spec, nil)
+			got := workload.FromPodSpec("Pod", "", m.Name, *spec, nil)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded\n%+v\nAPI server reads\n%+v", got, want)
+			}
+		})
 	}
 }
 

@@ -49,14 +49,14 @@ type imageCache struct {
 	group singleflight.Group
 
 	mu      sync.Mutex
-	digests *lru[*facts]
+	digests *lru[string, *facts]
 	// refs are images as containers write them; a tag's entry lasts
 	// TagTTL, so a re-pushed tag is seen within that time.
-	refs *lru[*resolved]
+	refs *lru[string, *resolved]
 }
 
 func newImageCache(cfg Config) *imageCache {
-	return &imageCache{cfg: cfg, digests: newLRU[*facts](cfg.CacheSize), refs: newLRU[*resolved](cfg.CacheSize)}
+	return &imageCache{cfg: cfg, digests: newLRU[string, *facts](cfg.CacheSize), refs: newLRU[string, *resolved](cfg.CacheSize)}
 }
 
 // get returns what is known of image, and its policy input at now.
@@ -116,7 +116,7 @@ func (c *imageCache) allCached(cs []workload.Container, now time.Time) bool {
 
 // through returns key's value from l, or loads it (once for concurrent
 // callers) and keeps it for ttl. Errors are not kept.
-func through[V any](ctx context.Context, c *imageCache, l *lru[V], key string, ttl time.Duration, load func(context.Context) (V, error)) (V, error) {
+func through[V any](ctx context.Context, c *imageCache, l *lru[string, V], key string, ttl time.Duration, load func(context.Context) (V, error)) (V, error) {
 	now := c.cfg.Now()
 	c.mu.Lock()
 	v, ok := l.get(key, now)
@@ -198,29 +198,29 @@ func wait[T any](ctx context.Context, g *singleflight.Group, key string, fn func
 
 // lru is a size-bounded map with expiry. Hand-written because it is a few
 // lines and no module in go.mod provides one.
-type lru[V any] struct {
+type lru[K comparable, V any] struct {
 	max   int
 	order *list.List // front is most recently used
-	items map[string]*list.Element
+	items map[K]*list.Element
 }
 
-type lruEntry[V any] struct {
-	key     string
+type lruEntry[K comparable, V any] struct {
+	key     K
 	val     V
 	expires time.Time
 }
 
-func newLRU[V any](max int) *lru[V] {
-	return &lru[V]{max: max, order: list.New(), items: map[string]*list.Element{}}
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	return &lru[K, V]{max: max, order: list.New(), items: map[K]*list.Element{}}
 }
 
-func (l *lru[V]) get(key string, now time.Time) (V, bool) {
+func (l *lru[K, V]) get(key K, now time.Time) (V, bool) {
 	var zero V
 	e, ok := l.items[key]
 	if !ok {
 		return zero, false
 	}
-	ent := e.Value.(*lruEntry[V])
+	ent := e.Value.(*lruEntry[K, V])
 	if now.After(ent.expires) {
 		l.order.Remove(e)
 		delete(l.items, key)
@@ -231,25 +231,25 @@ func (l *lru[V]) get(key string, now time.Time) (V, bool) {
 }
 
 // peek is get without marking key used.
-func (l *lru[V]) peek(key string, now time.Time) (V, bool) {
+func (l *lru[K, V]) peek(key K, now time.Time) (V, bool) {
 	e, ok := l.items[key]
-	if !ok || now.After(e.Value.(*lruEntry[V]).expires) {
+	if !ok || now.After(e.Value.(*lruEntry[K, V]).expires) {
 		var zero V
 		return zero, false
 	}
-	return e.Value.(*lruEntry[V]).val, true
+	return e.Value.(*lruEntry[K, V]).val, true
 }
 
-func (l *lru[V]) put(key string, val V, expires time.Time) {
+func (l *lru[K, V]) put(key K, val V, expires time.Time) {
 	if e, ok := l.items[key]; ok {
-		e.Value = &lruEntry[V]{key: key, val: val, expires: expires}
+		e.Value = &lruEntry[K, V]{key: key, val: val, expires: expires}
 		l.order.MoveToFront(e)
 		return
 	}
-	l.items[key] = l.order.PushFront(&lruEntry[V]{key: key, val: val, expires: expires})
+	l.items[key] = l.order.PushFront(&lruEntry[K, V]{key: key, val: val, expires: expires})
 	for l.order.Len() > l.max {
 		last := l.order.Back()
 		l.order.Remove(last)
-		delete(l.items, last.Value.(*lruEntry[V]).key)
+		delete(l.items, last.Value.(*lruEntry[K, V]).key)
 	}
 }

@@ -114,6 +114,8 @@ func (r *RuleSpec) UnmarshalYAML(n *yaml.Node) error {
 type Policy struct {
 	Name  string
 	rules []*rule
+	// key is what AppendKey encodes: the input fields the rules read.
+	key *keyPlan
 }
 
 type rule struct {
@@ -179,8 +181,9 @@ func Parse(name string, data []byte) (*Policy, error) {
 		p.Name = name
 	}
 	seen := map[string]bool{}
+	var rd reads
 	for _, spec := range f.Rules {
-		r, err := compileSpec(name, spec)
+		r, err := compileSpec(name, spec, &rd)
 		if err != nil {
 			return nil, err
 		}
@@ -190,10 +193,13 @@ func Parse(name string, data []byte) (*Policy, error) {
 		seen[r.name] = true
 		p.rules = append(p.rules, r)
 	}
+	p.key = newKeyPlan(reflect.TypeFor[Input](), &rd)
 	return p, nil
 }
 
-func compileSpec(file string, s RuleSpec) (*rule, error) {
+// compileSpec compiles a rule, adding what its expressions read of the
+// input to rd.
+func compileSpec(file string, s RuleSpec, rd *reads) (*rule, error) {
 	where := fmt.Sprintf("%s:%d", file, s.line)
 	if s.Use != "" {
 		b, ok := bundled[s.Use]
@@ -246,11 +252,11 @@ func compileSpec(file string, s RuleSpec) (*rule, error) {
 		r.params = map[string]any{}
 	}
 	var err error
-	if r.prg, err = compile(file, s.Name, "expression", s.Expression, cel.BoolType); err != nil {
+	if r.prg, err = compile(file, s.Name, "expression", s.Expression, cel.BoolType, rd); err != nil {
 		return nil, err
 	}
 	if s.MessageExpr.Text != "" {
-		if r.msg, err = compile(file, s.Name, "messageExpression", s.MessageExpr, cel.StringType); err != nil {
+		if r.msg, err = compile(file, s.Name, "messageExpression", s.MessageExpr, cel.StringType, rd); err != nil {
 			return nil, err
 		}
 	}
@@ -259,6 +265,9 @@ func compileSpec(file string, s RuleSpec) (*rule, error) {
 
 // env is the CEL environment every rule compiles in: `input` (Input) and
 // `params` (the rule's parameters).
+// Rules must stay pure functions of those two: AppendKey, and the
+// webhook's decision cache, rely on it, so a function reading a clock or
+// other state must not be added here.
 var env = mustEnv()
 
 func mustEnv() *cel.Env {
@@ -276,7 +285,7 @@ func mustEnv() *cel.Env {
 	return e
 }
 
-func compile(file, rule, field string, src Source, want *cel.Type) (cel.Program, error) {
+func compile(file, rule, field string, src Source, want *cel.Type, rd *reads) (cel.Program, error) {
 	ast, iss := env.Compile(src.Text)
 	if iss.Err() != nil {
 		var msgs []string
@@ -293,6 +302,7 @@ func compile(file, rule, field string, src Source, want *cel.Type) (cel.Program,
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: %s:%d: rule %q: %s: %w", file, src.Line, rule, field, err)
 	}
+	rd.add(ast.NativeRep().Expr())
 	return prg, nil
 }
 
