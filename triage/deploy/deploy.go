@@ -75,7 +75,11 @@ func Summarize(in *triage.Input) Summary {
 	imageName := in.Image.Name
 	if len(in.Workloads) == 0 {
 		w := workload.FromImageConfig(in.Config)
-		return Summary{Assumed: true, Workloads: []Exposure{exposure(&w)}, Notes: []string{"no --context given: " + workload.NoteImageDefaults}}
+		note := "no --context given: " + workload.NoteImageDefaults
+		if in.Config == nil {
+			note = "no --context given, and a directory has no image config: nothing is known of how it runs"
+		}
+		return Summary{Assumed: true, Workloads: []Exposure{exposure(&w)}, Notes: []string{note}}
 	}
 	var s Summary
 	chosen := make([]*workload.Workload, 0, len(in.Workloads))

@@ -139,7 +139,8 @@ func TestSummarize(t *testing.T) {
 		assumed   bool
 		noteMatch string
 	}{
-		{"no context: image config without ports", triage.Input{}, "x", []string{"image config"}, false, true, "no --context"},
+		{"no context, no config (dir:)", triage.Input{}, "x", []string{"image config"}, false, true, "nothing is known"},
+		{"no context: image config without ports", triage.Input{Config: &v1.ConfigFile{}}, "x", []string{"image config"}, false, true, "assumed from image config"},
 		{"picks the workloads running the image", triage.Input{Workloads: ws}, "registry.example:5000/vigil-test/debian:12",
 			[]string{"testdata/compose-mixed.yaml#services.batch", "testdata/compose-mixed.yaml#services.web"}, true, false, ""},
 		{"by digest", triage.Input{Workloads: ws}, "postgres@sha256:0123", []string{"testdata/compose-mixed.yaml#services.other"}, false, false, ""},
