@@ -1,6 +1,7 @@
 package match
 
 import (
+	"strings"
 	"time"
 
 	"github.com/vigilsec/vigil/inventory"
@@ -103,6 +104,17 @@ type CVSS struct {
 	// "cvss:<provider>" for one from the scores source (provider "nvd",
 	// "cna", "adp", or "osv" when it copied an OSV record).
 	Source string `json:"source"`
+}
+
+// AttackVector is the AV metric of the vector ("N", "A", "L", "P"), for
+// CVSS v2, v3 and v4 alike; "" when the vector has none.
+func (c CVSS) AttackVector() string {
+	for _, m := range strings.Split(c.Vector, "/") {
+		if v, ok := strings.CutPrefix(m, "AV:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // DataSource identifies a record a finding comes from.

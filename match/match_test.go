@@ -429,3 +429,18 @@ func TestGolden(t *testing.T) {
 		t.Errorf("findings differ from %s (rerun with -update if the change is intended)", golden)
 	}
 }
+
+func TestAttackVector(t *testing.T) {
+	tests := []struct{ vector, want string }{
+		{"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "N"},
+		{"CVSS:4.0/AV:L/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "L"},
+		{"AV:A/AC:L/Au:N/C:P/I:P/A:P", "A"},
+		{"CVSS:3.1/AC:L", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := (match.CVSS{Vector: tt.vector}).AttackVector(); got != tt.want {
+			t.Errorf("AttackVector(%q) = %q, want %q", tt.vector, got, tt.want)
+		}
+	}
+}

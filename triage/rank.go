@@ -3,7 +3,6 @@ package triage
 import (
 	"cmp"
 	"slices"
-	"strings"
 
 	"github.com/vigilsec/vigil/match"
 	"github.com/vigilsec/vigil/vex"
@@ -68,11 +67,11 @@ func Rank(findings []match.Finding, exposed bool) {
 // reachable reports whether triage confirmed the vulnerable code is in the
 // program (the reachability provider's affected verdict).
 func reachable(v *vex.Verdict) bool {
-	return v != nil && v.Status == vex.Affected && slices.ContainsFunc(v.Evidence, func(e vex.Evidence) bool { return e.Kind == "symbols" })
+	return v != nil && v.Status == vex.Affected && slices.ContainsFunc(v.Evidence, func(e vex.Evidence) bool { return e.Kind == EvidenceSymbols })
 }
 
 // network reports whether the finding's primary CVSS vector says it can be
 // exploited over the network.
 func network(vs []match.CVSS) bool {
-	return len(vs) > 0 && strings.Contains("/"+vs[0].Vector+"/", "/AV:N/")
+	return len(vs) > 0 && vs[0].AttackVector() == "N"
 }

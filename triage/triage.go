@@ -74,6 +74,11 @@ type RemovedJudge interface {
 	JudgesRemoved() bool
 }
 
+// EvidenceSymbols is the evidence kind of the reachability provider: the
+// vulnerable functions it found linked, or looked for in vain. Ranking reads
+// an affected verdict with it as "reachable".
+const EvidenceSymbols = "symbols"
+
 // Judgement is a provider's verdict on one finding.
 type Judgement struct {
 	// Finding is the index of the finding in the slice given to Judge.

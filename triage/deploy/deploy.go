@@ -200,19 +200,9 @@ func networkOnly(vs []match.CVSS) (match.CVSS, bool) {
 		return match.CVSS{}, false
 	}
 	for _, v := range vs {
-		if attackVector(v.Vector) != "N" {
+		if v.AttackVector() != "N" {
 			return match.CVSS{}, false
 		}
 	}
 	return vs[0], true
-}
-
-// attackVector returns the AV metric of a CVSS v2, v3 or v4 vector.
-func attackVector(vector string) string {
-	for _, m := range strings.Split(vector, "/") {
-		if v, ok := strings.CutPrefix(m, "AV:"); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -61,7 +61,7 @@ type Provider struct{}
 func (Provider) Name() string { return "reachability" }
 
 // EvidenceKind is the kind of the evidence the provider gives.
-const EvidenceKind = "symbols"
+const EvidenceKind = triage.EvidenceSymbols
 
 // Judge implements triage.Provider. Each binary is read once per call.
 // The error joins the binaries that could not be opened at all; a binary
