@@ -121,10 +121,10 @@ func (p *proc) waitFor(t *testing.T, s string) {
 }
 
 // generate runs vigil runtime generate and returns what it wrote.
-func generate(t *testing.T, profPath, format string) []byte {
+func generate(t *testing.T, profPath, format string, flags ...string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), format)
-	g := start(t, "runtime", "generate", "--profile", profPath, "--format", format, "-o", out)
+	g := start(t, append([]string{"runtime", "generate", "--profile", profPath, "--format", format, "-o", out}, flags...)...)
 	if err := g.wait(t); err != nil {
 		t.Fatalf("generate %s: %v\n%s", format, err, g.stderr())
 	}
@@ -226,70 +226,23 @@ func TestLearnWatchGenerateEnforce(t *testing.T) {
 		}
 	})
 
-	t.Run("watch", func(t *testing.T) {
-		alertsPath := filepath.Join(dir, "alerts.jsonl")
-		w := start(t, "runtime", "watch", "--profile", profPath, "--container", c.ID, "--output", alertsPath)
-		w.waitFor(t, "watching container")
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// The attacker: a shell, five writes to /etc, a new peer, a new
-		// listening port (busybox nc, itself a new executable).
-		attack := "for i in 1 2 3 4 5; do echo pwned > /etc/evil$i; done; " +
-			"/app/workload connect 127.0.0.1:9999; " +
-			"nc -l -p 7777 & sleep 1; kill $!"
-		if out, err := c.Exec(ctx, "/bin/sh", "-c", attack); err != nil {
-			t.Logf("attack: %v: %s", err, out) // nc killed: non-zero is expected
+	t.Run("watch", func(t *testing.T) { watchAttack(t, c, profPath, "ebpf", "") })
+
+	// The light sensor traces no syscalls: new ones come from the kernel's
+	// log of a complain-mode seccomp profile the container runs under.
+	t.Run("watch-light", func(t *testing.T) {
+		var sec specs.LinuxSeccomp
+		if err := json.Unmarshal(generate(t, profPath, "seccomp", "--complain"), &sec); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // one syscall poll
-		w.interrupt(t)
-		alerts := readAlerts(t, alertsPath)
-		byRule := map[string][]detect.Alert{}
-		for _, a := range alerts {
-			if a.OutputFields["container.id"] != c.ID || a.OutputFields["container.image"] != runctest.Image {
-				t.Errorf("alert for the wrong container: %+v", a)
-			}
-			byRule[a.Rule] = append(byRule[a.Rule], a)
+		if sec.DefaultAction != specs.ActLog {
+			t.Fatalf("--complain: default action %s, want %s", sec.DefaultAction, specs.ActLog)
 		}
-		for _, tc := range []struct {
-			rule  string
-			field string
-			value string
-		}{
-			{detect.RuleShell, "proc.exepath", "/bin/sh"},
-			{detect.RuleWrite, "fd.name", "/etc/evil1"},
-			{detect.RulePeer, "fd.name", "127.0.0.1:9999"},
-			{detect.RuleListen, "fd.sport", "7777"},
-			// busybox sh runs applets as /proc/self/exe: the sensor reports
-			// the file, /bin/busybox, and argv tells the applet.
-			{detect.RuleNewExecutable, "proc.cmdline", "nc -l -p 7777"},
-			{detect.RuleSyscall, "", ""},
-		} {
-			got := byRule[tc.rule]
-			if len(got) == 0 {
-				t.Errorf("no %q alert; got %v", tc.rule, rules(alerts))
-				continue
-			}
-			if tc.field != "" && !slices.ContainsFunc(got, func(a detect.Alert) bool {
-				return toString(a.OutputFields[tc.field]) == tc.value
-			}) {
-				t.Errorf("%q alerts lack %s=%s: %+v", tc.rule, tc.field, tc.value, got)
-			}
-		}
-		// The five writes are one incident: an alert at once, then one
-		// follow-up with the count when watch stops.
-		writes := byRule[detect.RuleWrite]
-		if len(writes) != 2 || toString(writes[0].OutputFields["vigil.count"]) != "1" || toString(writes[1].OutputFields["vigil.count"]) != "5" {
-			t.Errorf("writes to /etc: want one alert then a follow-up counting 5, got %+v", writes)
-		}
-		if w := writes[0]; w.OutputFields["user.uid"] != float64(0) || !strings.Contains(toString(w.OutputFields["proc.cmdline"]), "sh -c") {
-			t.Errorf("write alert should name the shell and uid 0: %+v", w.OutputFields)
-		}
-		// No deviation from the workload itself.
-		for _, a := range alerts {
-			if a.OutputFields["proc.exepath"] == "/app/workload" && a.Rule != detect.RulePeer {
-				t.Errorf("the learned workload raised %+v", a)
-			}
-		}
+		probe := unlearnedProbe(t, &sec)
+		runctest.AuditDaemon(t)
+		logged := runctest.Start(t, runctest.Config{Seccomp: &sec})
+		waitChange(t, filepath.Join(logged.Rootfs, "data/state")) // the workload runs under the filter
+		watchAttack(t, logged, profPath, "light", probe)
 	})
 
 	t.Run("seccomp", func(t *testing.T) {
@@ -298,16 +251,7 @@ func TestLearnWatchGenerateEnforce(t *testing.T) {
 		if err := json.Unmarshal(b, &sec); err != nil {
 			t.Fatal(err)
 		}
-		probe := ""
-		for _, s := range []string{"uname", "sysinfo", "getpriority", "times"} {
-			if !slices.Contains(sec.Syscalls[0].Names, s) {
-				probe = s
-				break
-			}
-		}
-		if probe == "" {
-			t.Fatal("every probe syscall is in the profile; add another to the workload")
-		}
+		probe := unlearnedProbe(t, &sec)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		// Unconfined, the probe works.
@@ -606,4 +550,97 @@ func waitChange(t *testing.T, p string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s did not keep changing (saw %v)", p, seen)
+}
+
+// unlearnedProbe returns a syscall the workload's probe mode can make that
+// the generated seccomp profile does not allow.
+func unlearnedProbe(t *testing.T, sec *specs.LinuxSeccomp) string {
+	t.Helper()
+	for _, s := range []string{"uname", "sysinfo", "getpriority", "times"} {
+		if !slices.Contains(sec.Syscalls[0].Names, s) {
+			return s
+		}
+	}
+	t.Fatal("every probe syscall is in the profile; add another to the workload")
+	return ""
+}
+
+// watchAttack runs vigil runtime watch with backend on c, acts like an
+// attacker inside c, and checks the alerts. probe, when set, is a syscall
+// the profile lacks that the attacker also makes, and the syscall alert must
+// name it.
+func watchAttack(t *testing.T, c *runctest.Container, profPath, backend, probe string) {
+	alertsPath := filepath.Join(t.TempDir(), "alerts.jsonl")
+	w := start(t, "runtime", "watch", "--profile", profPath, "--container", c.ID, "--output", alertsPath, "--backend", backend)
+	w.waitFor(t, "watching container")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The attacker: a shell, five writes to /etc, a new peer, a new
+	// listening port (busybox nc, itself a new executable).
+	attack := "for i in 1 2 3 4 5; do echo pwned > /etc/evil$i; done; " +
+		"/app/workload connect 127.0.0.1:9999; " +
+		"nc -l -p 7777 & sleep 1; kill $!"
+	if probe != "" {
+		attack += "; /app/workload probe " + probe
+	}
+	if out, err := c.Exec(ctx, "/bin/sh", "-c", attack); err != nil {
+		t.Logf("attack: %v: %s", err, out) // nc killed: non-zero is expected
+	}
+	time.Sleep(2 * time.Second) // one syscall poll
+	w.interrupt(t)
+	alerts := readAlerts(t, alertsPath)
+	byRule := map[string][]detect.Alert{}
+	for _, a := range alerts {
+		if a.OutputFields["container.id"] != c.ID || a.OutputFields["container.image"] != runctest.Image {
+			t.Errorf("alert for the wrong container: %+v", a)
+		}
+		byRule[a.Rule] = append(byRule[a.Rule], a)
+	}
+	syscallField := "" // any new syscall: the shell makes some
+	if probe != "" {
+		syscallField = "syscall.type"
+	}
+	for _, tc := range []struct {
+		rule  string
+		field string
+		value string
+	}{
+		{detect.RuleShell, "proc.exepath", "/bin/sh"},
+		{detect.RuleWrite, "fd.name", "/etc/evil1"},
+		{detect.RulePeer, "fd.name", "127.0.0.1:9999"},
+		{detect.RuleListen, "fd.sport", "7777"},
+		// busybox sh runs applets as /proc/self/exe: the sensor reports
+		// the file, /bin/busybox, and argv tells the applet.
+		{detect.RuleNewExecutable, "proc.cmdline", "nc -l -p 7777"},
+		{detect.RuleSyscall, syscallField, probe},
+	} {
+		got := byRule[tc.rule]
+		if len(got) == 0 {
+			t.Errorf("no %q alert; got %v", tc.rule, rules(alerts))
+			continue
+		}
+		if tc.field != "" && !slices.ContainsFunc(got, func(a detect.Alert) bool {
+			return toString(a.OutputFields[tc.field]) == tc.value
+		}) {
+			t.Errorf("%q alerts lack %s=%s: %+v", tc.rule, tc.field, tc.value, got)
+		}
+	}
+	// The five writes are one incident: an alert at once, then one
+	// follow-up with the count when watch stops.
+	writes := byRule[detect.RuleWrite]
+	if len(writes) != 2 || toString(writes[0].OutputFields["vigil.count"]) != "1" || toString(writes[1].OutputFields["vigil.count"]) != "5" {
+		t.Errorf("writes to /etc: want one alert then a follow-up counting 5, got %+v", writes)
+	}
+	if len(writes) == 0 {
+		return
+	}
+	if w := writes[0]; w.OutputFields["user.uid"] != float64(0) || !strings.Contains(toString(w.OutputFields["proc.cmdline"]), "sh -c") {
+		t.Errorf("write alert should name the shell and uid 0: %+v", w.OutputFields)
+	}
+	// No deviation from the workload itself.
+	for _, a := range alerts {
+		if a.OutputFields["proc.exepath"] == "/app/workload" && a.Rule != detect.RulePeer {
+			t.Errorf("the learned workload raised %+v", a)
+		}
+	}
 }

@@ -35,9 +35,26 @@ func (c Container) open(p string) (*os.File, string, error) {
 	if root == "" {
 		return nil, "", fmt.Errorf("open %s in container %s: no root file system", p, c.ID)
 	}
+	f, err := OpenInRoot(root, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("container %s: %w", c.ID, err)
+	}
+	if root == c.Rootfs {
+		return f, root, nil
+	}
+	// Through /proc/PID/root the kernel names the file as the container
+	// sees it: nothing to strip.
+	return f, "", nil
+}
+
+// OpenInRoot opens p for reading, resolved with the directory root as "/"
+// (openat2 RESOLVE_IN_ROOT): ".." and absolute symlinks, which a container
+// controls, stay under root, and /proc magic links are refused. Through
+// /proc/PID/root, root includes the container's own mounts.
+func OpenInRoot(root, p string) (*os.File, error) {
 	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, "", fmt.Errorf("open root of container %s: %w", c.ID, err)
+		return nil, fmt.Errorf("open root %s: %w", root, err)
 	}
 	defer unix.Close(dir)
 	fd, err := unix.Openat2(dir, p, &unix.OpenHow{
@@ -45,14 +62,9 @@ func (c Container) open(p string) (*os.File, string, error) {
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("open %s in container %s: %w", p, c.ID, err)
+		return nil, fmt.Errorf("open %s in %s: %w", p, root, err)
 	}
-	if root == c.Rootfs {
-		return os.NewFile(uintptr(fd), p), root, nil
-	}
-	// Through /proc/PID/root the kernel names the file as the container
-	// sees it: nothing to strip.
-	return os.NewFile(uintptr(fd), p), "", nil
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 // maxHashed bounds how much of an executable is read to hash it.

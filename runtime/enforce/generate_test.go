@@ -27,7 +27,8 @@ func TestGenerateGolden(t *testing.T) {
 		golden string
 		write  func(*bytes.Buffer) error
 	}{
-		{"web.seccomp.json", func(b *bytes.Buffer) error { return WriteSeccomp(b, p) }},
+		{"web.seccomp.json", func(b *bytes.Buffer) error { return WriteSeccomp(b, p, SeccompEnforce) }},
+		{"web.seccomp-complain.json", func(b *bytes.Buffer) error { return WriteSeccomp(b, p, SeccompComplain) }},
 		{"web.apparmor", func(b *bytes.Buffer) error { return WriteAppArmor(b, p, "") }},
 		{"web.networkpolicy.yaml", func(b *bytes.Buffer) error { return WriteNetworkPolicy(b, p, "") }},
 	} {
@@ -60,7 +61,7 @@ func TestGenerateContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if runtime.GOARCH == "amd64" {
-		s, err := Seccomp(p)
+		s, err := Seccomp(p, SeccompEnforce)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +133,7 @@ func TestGenerateContent(t *testing.T) {
 
 func TestSeccompNeedsSyscalls(t *testing.T) {
 	p := &profile.Profile{Schema: profile.Schema}
-	if _, err := Seccomp(p); err == nil || !strings.Contains(err.Error(), "no syscall set") {
+	if _, err := Seccomp(p, SeccompEnforce); err == nil || !strings.Contains(err.Error(), "no syscall set") {
 		t.Errorf("want an error for a profile without syscalls, got %v", err)
 	}
 }

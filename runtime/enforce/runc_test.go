@@ -23,7 +23,7 @@ var minimize = flag.Bool("seccomp-minimize", false, "re-derive enforce.RuncMinim
 
 func filter(t *testing.T, names []string) *specs.LinuxSeccomp {
 	t.Helper()
-	s, err := enforce.Seccomp(&profile.Profile{Schema: profile.Schema, Syscalls: names})
+	s, err := enforce.Seccomp(&profile.Profile{Schema: profile.Schema, Syscalls: names}, enforce.SeccompEnforce)
 	if err != nil {
 		t.Fatal(err)
 	}

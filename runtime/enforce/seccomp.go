@@ -57,11 +57,26 @@ var seccompArches = map[string][]specs.Arch{
 	"arm64": {specs.ArchAARCH64},
 }
 
+// SeccompMode is what a generated seccomp profile does with a syscall the
+// learned profile lacks.
+type SeccompMode int
+
+const (
+	// SeccompEnforce fails it with EPERM.
+	SeccompEnforce SeccompMode = iota
+	// SeccompComplain lets it through and has the kernel log it (the
+	// SCMP_ACT_LOG action, an AUDIT_SECCOMP record): `vigil runtime watch
+	// --backend light` turns those records into new-syscall alerts, which
+	// costs no tracing of syscalls at all.
+	SeccompComplain
+)
+
 // Seccomp returns an OCI runtime-spec seccomp profile (linux.seccomp in a
 // config.json; Docker's --security-opt seccomp=FILE takes the same JSON)
-// that allows the profile's syscalls plus RuncMinimum and fails every other
-// with EPERM. The syscall names must be from the architecture Vigil runs on.
-func Seccomp(p *profile.Profile) (*specs.LinuxSeccomp, error) {
+// that allows the profile's syscalls plus RuncMinimum and, in mode, denies
+// or logs every other. The syscall names must be from the architecture
+// Vigil runs on.
+func Seccomp(p *profile.Profile, mode SeccompMode) (*specs.LinuxSeccomp, error) {
 	if p.Syscalls == nil {
 		return nil, errors.New("generate seccomp: the profile has no syscall set (learned with a sensor that cannot observe syscalls)")
 	}
@@ -86,18 +101,21 @@ func Seccomp(p *profile.Profile) (*specs.LinuxSeccomp, error) {
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
-	eperm := uint(unix.EPERM)
-	return &specs.LinuxSeccomp{
-		DefaultAction:   specs.ActErrno,
-		DefaultErrnoRet: &eperm,
-		Architectures:   arches,
-		Syscalls:        []specs.LinuxSyscall{{Names: names, Action: specs.ActAllow}},
-	}, nil
+	s := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActLog,
+		Architectures: arches,
+		Syscalls:      []specs.LinuxSyscall{{Names: names, Action: specs.ActAllow}},
+	}
+	if mode == SeccompEnforce {
+		eperm := uint(unix.EPERM)
+		s.DefaultAction, s.DefaultErrnoRet = specs.ActErrno, &eperm
+	}
+	return s, nil
 }
 
-// WriteSeccomp writes Seccomp(p) as indented JSON.
-func WriteSeccomp(w io.Writer, p *profile.Profile) error {
-	s, err := Seccomp(p)
+// WriteSeccomp writes Seccomp(p, mode) as indented JSON.
+func WriteSeccomp(w io.Writer, p *profile.Profile, mode SeccompMode) error {
+	s, err := Seccomp(p, mode)
 	if err != nil {
 		return err
 	}

@@ -22,15 +22,20 @@ import (
 
 // BenchmarkSensor measures, with a real container:
 //   - slowdown: how much more CPU time a syscall-heavy loop in the
-//     container (open one file for writing and close it, 200k times) uses
-//     with the sensor attached and watching the container than with no
-//     sensor attached at all; the BPF programs run in the loop's syscalls,
-//     so their cost is in its CPU time. slowdown-wall is the same ratio of
-//     elapsed times, which on a shared machine mostly measures how long the
-//     loop waited for a CPU. Rounds alternate the two conditions so that
-//     load from other processes hits both alike; each figure is the median
-//     of the rounds' ratios. The loop times itself inside the container so
-//     that runc exec's start-up does not dilute the ratio;
+//     container uses with a sensor attached and watching the container than
+//     with no sensor attached at all; the sensor's kernel side runs in the
+//     loop's syscalls, so its cost is in the loop's CPU time. Two loops: open
+//     one file for writing and close it (flood, 200k times), the worst case
+//     for both backends since every syscall is one they report; and 200k
+//     64-byte pwrites through one open file (append). slowdown and
+//     slowdown-append are for the eBPF backend (sys_enter), slowdown-light
+//     and slowdown-light-append for the light one (writes from fanotify on
+//     close, sockets from cgroup hooks). Rounds alternate no sensor and a
+//     sensor so that load from other processes hits both alike; each figure
+//     is the median of the rounds' ratios (elapsed-time ratios, which on a
+//     shared machine mostly measure waiting for a CPU, are logged). The loop
+//     times itself inside the container so that runc exec's start-up does
+//     not dilute the ratio;
 //   - events/s: the sensor's throughput while the container makes a new
 //     event as fast as it can (write-opens of distinct paths): events
 //     delivered on the channel divided by the time from the first event (its
@@ -45,6 +50,7 @@ import (
 //
 // go test -run XXX -bench Sensor ./runtime/sensor/ (as root)
 func BenchmarkSensor(b *testing.B) {
+	runctest.AuditDaemon(b)
 	c := runctest.Start(b, runctest.Config{Args: []string{"/bin/sleep", "1000"}})
 	info, err := container.Find(c.ID)
 	if err != nil {
@@ -64,12 +70,12 @@ func BenchmarkSensor(b *testing.B) {
 	}
 	// watch starts a sensor on the container and a reader that counts
 	// events and notes when the first happened and the last arrived.
-	watch := func() (s sensor.Sensor, n, first, last *atomic.Int64) {
-		s, err := sensor.New(sensor.Options{Backend: "ebpf"})
+	watch := func(backend string) (s sensor.Sensor, n, first, last *atomic.Int64) {
+		s, err := sensor.New(sensor.Options{Backend: backend})
 		if err != nil {
-			runctest.Skip(b, "eBPF sensor: "+err.Error())
+			runctest.Skip(b, backend+" sensor: "+err.Error())
 		}
-		if err := s.Watch(sensor.Target{MntNS: info.MntNS}); err != nil {
+		if err := s.Watch(sensor.Target{MntNS: info.MntNS, PID: info.InitPID}); err != nil {
 			b.Fatal(err)
 		}
 		n, first, last = new(atomic.Int64), new(atomic.Int64), new(atomic.Int64)
@@ -88,21 +94,33 @@ func BenchmarkSensor(b *testing.B) {
 		sprays = 300000
 		rounds = 5
 	)
-	var cpuRatios, wallRatios []float64
+	// The conditions, by the metric they report: a backend and a loop.
+	type condition struct {
+		metric, backend, loop string
+		cpu, wall             []float64 // ratios per round
+	}
+	conditions := []*condition{
+		{metric: "slowdown", backend: "ebpf", loop: "flood"},
+		{metric: "slowdown-append", backend: "ebpf", loop: "append"},
+		{metric: "slowdown-light", backend: "light", loop: "flood"},
+		{metric: "slowdown-light-append", backend: "light", loop: "append"},
+	}
 	var events, drops, spent, produce, consume float64
 	rss := 0.0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < rounds; r++ {
-			wall0, cpu0 := loop("flood", opens)
-			s, _, _, _ := watch()
-			wall1, cpu1 := loop("flood", opens)
-			s.Close()
-			cpuRatios = append(cpuRatios, cpu1/cpu0)
-			wallRatios = append(wallRatios, wall1/wall0)
+			for _, c := range conditions {
+				wall0, cpu0 := loop(c.loop, opens)
+				s, _, _, _ := watch(c.backend)
+				wall1, cpu1 := loop(c.loop, opens)
+				s.Close()
+				c.cpu = append(c.cpu, cpu1/cpu0)
+				c.wall = append(c.wall, wall1/wall0)
+			}
 		}
 
-		s, n, first, last := watch()
+		s, n, first, last := watch("ebpf")
 		self := selfCPU(b)
 		_, cpu := loop("spray", sprays)
 		// Wait until the reader has been idle for a while: all delivered.
@@ -120,15 +138,18 @@ func BenchmarkSensor(b *testing.B) {
 		s.Close()
 	}
 	b.StopTimer()
-	b.ReportMetric(median(cpuRatios), "slowdown")
-	b.ReportMetric(median(wallRatios), "slowdown-wall")
+	for _, c := range conditions {
+		b.ReportMetric(median(c.cpu), c.metric)
+	}
 	b.ReportMetric(events/spent, "events/s")
 	b.ReportMetric(produce/float64(b.N*sprays), "produce-ns/event")
 	b.ReportMetric(consume/events, "consume-ns/event")
 	b.ReportMetric(drops, "drops")
 	b.ReportMetric(rss, "rss-MiB")
-	b.Logf("CPU-time ratio per round (sorted): %.3f", cpuRatios)
-	b.Logf("elapsed-time ratio per round (sorted): %.3f", wallRatios)
+	for _, c := range conditions {
+		b.Logf("%s (%s, %s): CPU-time ratio per round (sorted): %.3f", c.metric, c.backend, c.loop, c.cpu)
+		b.Logf("%s (%s, %s): elapsed-time ratio per round: %.3f", c.metric, c.backend, c.loop, c.wall)
+	}
 }
 
 // selfCPU is the CPU time this process has used (runc exec's children are

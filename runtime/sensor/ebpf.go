@@ -20,6 +20,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilsec/vigil/runtime/event"
@@ -35,9 +36,22 @@ type ebpfSensor struct {
 	wg    sync.WaitGroup
 	procs procCache
 	// caps says whether the kernel reports capability checks.
-	caps   bool
+	caps bool
+	// light: no sys_enter program; writes come from fanotify (writers, by
+	// mount namespace) and the syscall set from seccomp's audit records
+	// (seccomp, nil when the kernel log cannot be read, and seccompErr
+	// says why).
+	light      bool
+	window     time.Duration
+	mu         sync.Mutex
+	writers    map[uint32]*writeWatcher
+	seccomp    *seccompLog
+	seccompErr error
+
 	gen    atomic.Uint64
 	events atomic.Uint64
+	// writeDrops counts fanotify queue overflows (light).
+	writeDrops atomic.Uint64
 	// boot is the wall-clock time of CLOCK_MONOTONIC zero, to convert the
 	// kernel's timestamps.
 	boot      time.Time
@@ -72,7 +86,13 @@ func haveCapTracepoint() error {
 	return nil
 }
 
-func newEBPF(opts Options) (Sensor, error) {
+// The programs of each mode; the others are in both.
+var (
+	fullPrograms  = []string{sensorProgVigilSysEnter}
+	lightPrograms = []string{sensorProgVigilConnect4, sensorProgVigilConnect6, sensorProgVigilBind4, sensorProgVigilBind6, sensorProgVigilSockState}
+)
+
+func newEBPF(opts Options, light bool) (Sensor, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock limit: %w", err)
 	}
@@ -101,12 +121,21 @@ func newEBPF(opts Options) (Sensor, error) {
 	if err := spec.Variables[sensorVarHashKey].Set(key); err != nil {
 		return nil, fmt.Errorf("set deduplication hash key: %w", err)
 	}
-	s := &ebpfSensor{out: make(chan event.Event, opts.Queue), done: make(chan struct{}), caps: true}
+	s := &ebpfSensor{out: make(chan event.Event, opts.Queue), done: make(chan struct{}), caps: true, light: light, window: max(opts.DedupWindow, 0)}
+	unused := lightPrograms
+	if light {
+		unused = fullPrograms
+		s.writers = map[uint32]*writeWatcher{}
+	}
+	for _, name := range unused {
+		delete(spec.Programs, name)
+	}
 	if err := haveCapTracepoint(); err != nil {
 		opts.Logf("capabilities will not be observed: %v", err)
-		// vigil_fork only serves the capability program.
 		delete(spec.Programs, sensorProgVigilCapable)
-		delete(spec.Programs, sensorProgVigilFork)
+		if !light { // vigil_fork also fills the pids map, which only light reads
+			delete(spec.Programs, sensorProgVigilFork)
+		}
 		s.caps = false
 	}
 	coll, err := ebpf.NewCollection(spec)
@@ -122,13 +151,9 @@ func newEBPF(opts Options) (Sensor, error) {
 		s.Close()
 		return nil, fmt.Errorf("load sensor maps: %w", err)
 	}
-	for name, p := range coll.Programs {
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("attach %s: %w", name, err)
-		}
-		s.links = append(s.links, l)
+	if err := s.attach(spec); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if s.rd, err = ringbuf.NewReader(s.maps.Events); err != nil {
 		s.Close()
@@ -140,9 +165,59 @@ func newEBPF(opts Options) (Sensor, error) {
 		return nil, fmt.Errorf("read monotonic clock: %w", err)
 	}
 	s.boot = time.Now().Add(-time.Duration(ts.Nano()))
+	if light {
+		if s.seccomp, s.seccompErr = openSeccompLog(s.exitedMntNS); s.seccompErr != nil {
+			opts.Logf("syscalls outside a seccomp profile will not be observed: %v", s.seccompErr)
+		} else {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.seccomp.run() }()
+		}
+	}
 	s.wg.Add(1)
 	go s.read()
 	return s, nil
+}
+
+// attach attaches the loaded programs: tracing ones to their tracepoints,
+// socket ones to the root of the cgroup v2 hierarchy, where they see every
+// process (they look for watched mount namespaces themselves). Cgroup links
+// allow other programs beside them, so live enforcement on a container's
+// own cgroup still attaches.
+func (s *ebpfSensor) attach(spec *ebpf.CollectionSpec) error {
+	cgroup := ""
+	for name, p := range s.progs.Programs {
+		var l link.Link
+		var err error
+		switch p.Type() {
+		case ebpf.CGroupSockAddr:
+			if cgroup == "" {
+				if cgroup, err = cgroup2Root(); err != nil {
+					return fmt.Errorf("attach %s: %w", name, err)
+				}
+			}
+			l, err = link.AttachCgroup(link.CgroupOptions{Path: cgroup, Attach: spec.Programs[name].AttachType, Program: p})
+		default:
+			l, err = link.AttachTracing(link.TracingOptions{Program: p})
+		}
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", name, err)
+		}
+		s.links = append(s.links, l)
+	}
+	return nil
+}
+
+// cgroup2Root finds where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup
+// on unified hosts, /sys/fs/cgroup/unified on hybrid ones.
+func cgroup2Root() (string, error) {
+	ms, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup2"))
+	if err != nil {
+		return "", fmt.Errorf("find the cgroup v2 mount: %w", err)
+	}
+	if len(ms) == 0 {
+		return "", errors.New("no cgroup v2 hierarchy is mounted: socket events need one")
+	}
+	return ms[0].Mountpoint, nil
 }
 
 // jiffies converts d to the kernel's ticks, rounding up. The tick is the
@@ -156,7 +231,12 @@ func jiffies(d time.Duration) (uint64, error) {
 	return uint64((d.Nanoseconds() + tick - 1) / tick), nil
 }
 
-func (s *ebpfSensor) Backend() string { return "ebpf" }
+func (s *ebpfSensor) Backend() string {
+	if s.light {
+		return "light"
+	}
+	return "ebpf"
+}
 
 // Watch starts watching t.MntNS. Watching a namespace already watched keeps
 // what was observed so far.
@@ -165,13 +245,67 @@ func (s *ebpfSensor) Watch(t Target) error {
 	if err := s.maps.Watched.Update(t.MntNS, &st, ebpf.UpdateNoExist); err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
 		return fmt.Errorf("watch mount namespace %d: %w", t.MntNS, err)
 	}
+	if !s.light {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writers[t.MntNS] != nil {
+		return nil
+	}
+	w, err := newWriteWatcher(t, s.window)
+	if err != nil {
+		s.maps.Watched.Delete(t.MntNS)
+		return fmt.Errorf("watch writes in mount namespace %d: %w", t.MntNS, err)
+	}
+	s.writers[t.MntNS] = w
+	if s.seccomp != nil {
+		s.seccomp.watch(t.MntNS)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		w.run(&s.procs, s.send, func() { s.writeDrops.Add(1) })
+	}()
 	return nil
+}
+
+// exitedMntNS returns the mount namespace a process that has exited ran in,
+// if it executed or was forked in a watched one.
+func (s *ebpfSensor) exitedMntNS(pid uint32) (uint32, bool) {
+	var ns uint32
+	if err := s.maps.Pids.Lookup(pid, &ns); err != nil {
+		return 0, false
+	}
+	return ns, true
+}
+
+// send delivers an event, waiting for room; false when the sensor closes.
+func (s *ebpfSensor) send(ev event.Event) bool {
+	select {
+	case s.out <- ev:
+		s.events.Add(1)
+		return true
+	case <-s.done:
+		return false
+	}
 }
 
 // Unwatch stops watching t.MntNS and forgets its syscalls and capabilities.
 func (s *ebpfSensor) Unwatch(t Target) error {
 	if err := s.maps.Watched.Delete(t.MntNS); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("unwatch mount namespace %d: %w", t.MntNS, err)
+	}
+	if s.light {
+		s.mu.Lock()
+		if w := s.writers[t.MntNS]; w != nil {
+			w.Close()
+			delete(s.writers, t.MntNS)
+		}
+		s.mu.Unlock()
+		if s.seccomp != nil {
+			s.seccomp.unwatch(t.MntNS)
+		}
 	}
 	return nil
 }
@@ -190,6 +324,12 @@ func (s *ebpfSensor) state(mntns uint32) (sensorNsState, bool, error) {
 }
 
 func (s *ebpfSensor) Syscalls(mntns uint32) ([]int, error) {
+	if s.light {
+		if s.seccomp == nil {
+			return nil, fmt.Errorf("syscall set: %w (%v)", ErrNotSupported, s.seccompErr)
+		}
+		return s.seccomp.syscalls(mntns), nil
+	}
 	st, _, err := s.state(mntns)
 	if err != nil {
 		return nil, err
@@ -239,7 +379,7 @@ func (s *ebpfSensor) Stats() Stats {
 		}
 		return n
 	}
-	st.Drops, st.Suppressed = sum(counterDrops), sum(counterSuppressed)
+	st.Drops, st.Suppressed = sum(counterDrops)+s.writeDrops.Load(), sum(counterSuppressed)
 	return st
 }
 
@@ -248,6 +388,15 @@ func (s *ebpfSensor) Close() error {
 		close(s.done)
 		for _, l := range s.links {
 			l.Close()
+		}
+		s.mu.Lock()
+		for ns, w := range s.writers {
+			w.Close() // unblocks its reader
+			delete(s.writers, ns)
+		}
+		s.mu.Unlock()
+		if s.seccomp != nil {
+			s.seccomp.Close()
 		}
 		if s.rd != nil {
 			s.rd.Close() // unblocks read

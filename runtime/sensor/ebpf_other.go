@@ -6,6 +6,6 @@ import "fmt"
 
 // The BPF programs read x86-64 syscall registers and numbers; other
 // architectures use the fanotify backend until they get their own object.
-func newEBPF(Options) (Sensor, error) {
+func newEBPF(Options, bool) (Sensor, error) {
 	return nil, fmt.Errorf("eBPF sensor on this architecture: %w", ErrNotSupported)
 }

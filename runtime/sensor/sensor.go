@@ -9,6 +9,14 @@
 // cannot run it, New falls back to fanotify for exec and file writes and to
 // polling /proc/<pid>/net for sockets, and says so; that backend cannot see
 // the syscall set or capabilities.
+//
+// The light backend is eBPF without the sys_enter program, for always-on
+// watching: tracing sys_enter costs every syscall of every process, so it
+// takes file writes from fanotify, sockets from cgroup hooks and the syscall
+// set from seccomp's audit records instead (see writeWatcher and
+// seccompLog), at the price of not seeing unlink, chmod, rename, mkdir,
+// failed attempts, or syscalls of a container not run under a complain-mode
+// seccomp profile.
 package sensor
 
 import (
@@ -52,7 +60,7 @@ type Sensor interface {
 	// when the backend or the kernel cannot tell.
 	Capabilities(mntns uint32) ([]int, error)
 	Stats() Stats
-	// Backend names the mechanism: "ebpf" or "fanotify".
+	// Backend names the mechanism: "ebpf", "light" or "fanotify".
 	Backend() string
 	Close() error
 }
@@ -68,7 +76,8 @@ type Stats struct {
 
 // Options configure New.
 type Options struct {
-	// Backend is "ebpf", "fanotify" or "" to try eBPF and fall back.
+	// Backend is "ebpf", "light", "fanotify" or "" to try eBPF and fall
+	// back to fanotify.
 	Backend string
 	// RingBytes sizes the eBPF ring buffer (a power of two multiple of the
 	// page size); 0 means 4 MiB.
@@ -77,8 +86,9 @@ type Options struct {
 	Queue int
 	// DedupWindow is how long the eBPF backend folds repeats of a file or
 	// socket event (same container, kind, executable and path or address)
-	// into a count instead of reporting them; 0 means DefaultDedupWindow,
-	// a negative value reports every event.
+	// into a count instead of reporting them (light folds writes of one
+	// file, without a count); 0 means DefaultDedupWindow, a negative value
+	// reports every event.
 	DedupWindow time.Duration
 	// Logf receives messages about fallbacks and degraded operation.
 	Logf func(format string, args ...any)
@@ -107,18 +117,20 @@ func New(opts Options) (Sensor, error) {
 	}
 	switch opts.Backend {
 	case "ebpf":
-		return newEBPF(opts)
+		return newEBPF(opts, false)
+	case "light":
+		return newEBPF(opts, true)
 	case "fanotify":
 		return newFanotify(opts)
 	case "":
-		s, err := newEBPF(opts)
+		s, err := newEBPF(opts, false)
 		if err == nil {
 			return s, nil
 		}
 		opts.Logf("eBPF sensor unavailable (%v); falling back to fanotify for exec and file writes and /proc/net polling for sockets; the syscall set and capabilities cannot be observed", err)
 		return newFanotify(opts)
 	default:
-		return nil, fmt.Errorf("sensor backend %q: want ebpf or fanotify", opts.Backend)
+		return nil, fmt.Errorf("sensor backend %q: want ebpf, light or fanotify", opts.Backend)
 	}
 }
 

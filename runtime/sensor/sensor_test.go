@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/vigilsec/vigil/runtime/container"
 	"github.com/vigilsec/vigil/runtime/event"
 	"github.com/vigilsec/vigil/runtime/internal/runctest"
@@ -28,11 +30,20 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 	execOf := func(p string) func(event.Event) bool {
 		return func(e event.Event) bool { return e.Kind == event.Exec && e.Path == p }
 	}
+	// The light backend sees syscalls a seccomp filter logs: here uname
+	// (63 on x86-64), which the workload never makes on its own.
+	logUname := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64},
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"uname"}, Action: specs.ActLog}},
+	}
 	for _, tc := range []struct {
-		backend string
-		wants   []want
+		backend  string
+		seccomp  *specs.LinuxSeccomp
+		wants    []want
+		syscalls []int // in Syscalls after the attack; nil: not supported
 	}{
-		{"ebpf", []want{
+		{"ebpf", nil, []want{
 			{"exec /bin/date with argv", func(e event.Event) bool {
 				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
 			}},
@@ -46,8 +57,30 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 			{"accept on tcp 8080", func(e event.Event) bool {
 				return e.Kind == event.Accept && e.Proto == "tcp" && e.Addr.Port() == 8080
 			}},
-		}},
-		{"fanotify", []want{
+			{"listen tcp 7777", func(e event.Event) bool {
+				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
+			}},
+		}, []int{42, 59}}, // connect and execve on x86-64: both happened
+		{"light", logUname, []want{
+			{"exec /bin/date with argv", func(e event.Event) bool {
+				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
+			}},
+			{"exec of the attacker's shell", execOf("/bin/sh")},
+			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Open && e.Path == "/data/state" }},
+			{"write /etc/evil by the shell", func(e event.Event) bool {
+				return e.Kind == event.Open && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
+			}},
+			{"connect tcp 127.0.0.1:8080", func(e event.Event) bool {
+				return e.Kind == event.Connect && e.Proto == "tcp" && e.Addr.String() == "127.0.0.1:8080"
+			}},
+			{"bind tcp 7777", func(e event.Event) bool {
+				return e.Kind == event.Bind && e.Proto == "tcp" && e.Addr.Port() == 7777
+			}},
+			{"listen tcp 7777", func(e event.Event) bool {
+				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
+			}},
+		}, []int{63}},
+		{"fanotify", nil, []want{
 			{"exec of busybox (date, sh)", execOf("/bin/busybox")},
 			{"exec of the workload", execOf("/app/workload")},
 			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Open && e.Path == "/data/state" }},
@@ -55,10 +88,13 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 			{"listen tcp 8080", func(e event.Event) bool {
 				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 8080
 			}},
-		}},
+		}, nil},
 	} {
 		t.Run(tc.backend, func(t *testing.T) {
-			c := runctest.Start(t, runctest.Config{})
+			if tc.backend == "light" {
+				runctest.AuditDaemon(t)
+			}
+			c := runctest.Start(t, runctest.Config{Seccomp: tc.seccomp})
 			info, err := container.Find(c.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -76,7 +112,8 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 			// Let the watch take effect, then act: the fanotify backend only
 			// sees processes started after the mark.
 			time.Sleep(200 * time.Millisecond)
-			if out, err := c.Exec(ctx, "/bin/sh", "-c", "echo pwned > /etc/evil; touch /tmp/gone; rm /tmp/gone; /app/workload connect 127.0.0.1:8080"); err != nil {
+			if out, err := c.Exec(ctx, "/bin/sh", "-c", "echo pwned > /etc/evil; touch /tmp/gone; rm /tmp/gone; /app/workload connect 127.0.0.1:8080; "+
+				"/app/workload probe uname; nc -l -p 7777 & sleep 1; kill $!"); err != nil {
 				t.Fatalf("attacker exec: %v: %s", err, out)
 			}
 			if err := os.WriteFile(hostFile, []byte("host"), 0o644); err != nil {
@@ -101,21 +138,33 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 				}
 			}
 			nrs, err := s.Syscalls(info.MntNS)
-			if tc.backend == "fanotify" {
+			if tc.syscalls == nil {
 				if err == nil {
-					t.Errorf("fanotify Syscalls: want ErrNotSupported, got %v", nrs)
+					t.Errorf("%s Syscalls: want ErrNotSupported, got %v", tc.backend, nrs)
 				}
 				return
+			}
+			// The light backend's set fills as the kernel's audit thread
+			// delivers records, after the syscalls were made.
+			for err == nil && !containsAll(nrs, tc.syscalls) && ctx.Err() == nil {
+				time.Sleep(50 * time.Millisecond)
+				nrs, err = s.Syscalls(info.MntNS)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			// 42 is connect and 59 execve on x86-64: both happened above.
-			for _, nr := range []int{42, 59} {
-				if !slices.Contains(nrs, nr) {
-					t.Errorf("syscall set %v lacks %d", nrs, nr)
-				}
+			if !containsAll(nrs, tc.syscalls) {
+				t.Errorf("syscall set %v lacks some of %v", nrs, tc.syscalls)
 			}
 		})
 	}
+}
+
+func containsAll(have, want []int) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }

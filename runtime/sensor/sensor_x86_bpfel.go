@@ -72,11 +72,17 @@ const (
 	sensorMapCode               = "code"
 	sensorMapCounters           = "counters"
 	sensorMapEvents             = "events"
+	sensorMapPids               = "pids"
 	sensorMapSeen               = "seen"
 	sensorMapWatched            = "watched"
+	sensorProgVigilBind4        = "vigil_bind4"
+	sensorProgVigilBind6        = "vigil_bind6"
 	sensorProgVigilCapable      = "vigil_capable"
+	sensorProgVigilConnect4     = "vigil_connect4"
+	sensorProgVigilConnect6     = "vigil_connect6"
 	sensorProgVigilExec         = "vigil_exec"
 	sensorProgVigilFork         = "vigil_fork"
+	sensorProgVigilSockState    = "vigil_sock_state"
 	sensorProgVigilSysEnter     = "vigil_sys_enter"
 	sensorVarDedupWindowJiffies = "dedup_window_jiffies"
 	sensorVarHashKey            = "hash_key"
@@ -126,10 +132,15 @@ type sensorSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sensorProgramSpecs struct {
-	VigilCapable  *ebpf.ProgramSpec `ebpf:"vigil_capable"`
-	VigilExec     *ebpf.ProgramSpec `ebpf:"vigil_exec"`
-	VigilFork     *ebpf.ProgramSpec `ebpf:"vigil_fork"`
-	VigilSysEnter *ebpf.ProgramSpec `ebpf:"vigil_sys_enter"`
+	VigilBind4     *ebpf.ProgramSpec `ebpf:"vigil_bind4"`
+	VigilBind6     *ebpf.ProgramSpec `ebpf:"vigil_bind6"`
+	VigilCapable   *ebpf.ProgramSpec `ebpf:"vigil_capable"`
+	VigilConnect4  *ebpf.ProgramSpec `ebpf:"vigil_connect4"`
+	VigilConnect6  *ebpf.ProgramSpec `ebpf:"vigil_connect6"`
+	VigilExec      *ebpf.ProgramSpec `ebpf:"vigil_exec"`
+	VigilFork      *ebpf.ProgramSpec `ebpf:"vigil_fork"`
+	VigilSockState *ebpf.ProgramSpec `ebpf:"vigil_sock_state"`
+	VigilSysEnter  *ebpf.ProgramSpec `ebpf:"vigil_sys_enter"`
 }
 
 // sensorMapSpecs contains maps before they are loaded into the kernel.
@@ -139,6 +150,7 @@ type sensorMapSpecs struct {
 	Code     *ebpf.MapSpec `ebpf:"code"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
+	Pids     *ebpf.MapSpec `ebpf:"pids"`
 	Seen     *ebpf.MapSpec `ebpf:"seen"`
 	Watched  *ebpf.MapSpec `ebpf:"watched"`
 }
@@ -176,6 +188,7 @@ type sensorMaps struct {
 	Code     *ebpf.Map `ebpf:"code"`
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
+	Pids     *ebpf.Map `ebpf:"pids"`
 	Seen     *ebpf.Map `ebpf:"seen"`
 	Watched  *ebpf.Map `ebpf:"watched"`
 }
@@ -185,6 +198,7 @@ func (m *sensorMaps) Close() error {
 		m.Code,
 		m.Counters,
 		m.Events,
+		m.Pids,
 		m.Seen,
 		m.Watched,
 	)
@@ -204,17 +218,27 @@ type sensorVariables struct {
 //
 // It can be passed to loadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sensorPrograms struct {
-	VigilCapable  *ebpf.Program `ebpf:"vigil_capable"`
-	VigilExec     *ebpf.Program `ebpf:"vigil_exec"`
-	VigilFork     *ebpf.Program `ebpf:"vigil_fork"`
-	VigilSysEnter *ebpf.Program `ebpf:"vigil_sys_enter"`
+	VigilBind4     *ebpf.Program `ebpf:"vigil_bind4"`
+	VigilBind6     *ebpf.Program `ebpf:"vigil_bind6"`
+	VigilCapable   *ebpf.Program `ebpf:"vigil_capable"`
+	VigilConnect4  *ebpf.Program `ebpf:"vigil_connect4"`
+	VigilConnect6  *ebpf.Program `ebpf:"vigil_connect6"`
+	VigilExec      *ebpf.Program `ebpf:"vigil_exec"`
+	VigilFork      *ebpf.Program `ebpf:"vigil_fork"`
+	VigilSockState *ebpf.Program `ebpf:"vigil_sock_state"`
+	VigilSysEnter  *ebpf.Program `ebpf:"vigil_sys_enter"`
 }
 
 func (p *sensorPrograms) Close() error {
 	return _SensorClose(
+		p.VigilBind4,
+		p.VigilBind6,
 		p.VigilCapable,
+		p.VigilConnect4,
+		p.VigilConnect6,
 		p.VigilExec,
 		p.VigilFork,
+		p.VigilSockState,
 		p.VigilSysEnter,
 	)
 }

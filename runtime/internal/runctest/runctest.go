@@ -95,6 +95,19 @@ func locked(name string, fn func() error) error {
 	return fn()
 }
 
+// AuditDaemon holds, until t ends, the lock that tests running the light
+// sensor take: it registers as the host's audit daemon, which one process at
+// a time can be, and test binaries run in parallel.
+func AuditDaemon(t testing.TB) {
+	t.Helper()
+	dir := cacheDir()
+	must(t, os.MkdirAll(dir, 0o755))
+	f, err := os.OpenFile(filepath.Join(dir, "audit-daemon.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	must(t, err)
+	must(t, unix.Flock(int(f.Fd()), unix.LOCK_EX))
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
 // busybox returns the path of a static busybox binary from Debian's
 // busybox-static package, downloaded once into the cache.
 func busybox() (string, error) {

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 //
-// Vigil's runtime sensor. Three programs report what container processes do:
+// Vigil's runtime sensor. These programs report what container processes do:
 //   - tp_btf/sched_process_exec: every successful exec (path, interpreter, argv);
 //   - tp_btf/sys_enter: the set of syscalls used (a bitmap per mount namespace,
 //     no event per syscall), and an event for file writes, unlinks, chmods,
 //     renames, mkdirs and socket connect/bind/listen/accept;
+//   - or, for the light backend, which user space loads instead of sys_enter
+//     because attaching anything to sys_enter puts every syscall of every
+//     task on the kernel's slow path: cgroup/connect4/6 and cgroup/bind4/6
+//     on the cgroup v2 root, and tp_btf/inet_sock_set_state for listen.
+//     They run only on those operations, so other syscalls cost nothing;
+//     file writes then come from fanotify and the syscall set from seccomp
+//     (both in user space);
 //   - tp_btf/cap_capable (Linux >= 6.14; user space leaves it out on older
 //     kernels): the set of capabilities granted, a bitmap like the syscalls;
 //     with tp_btf/sched_process_fork to tell the container's own code from
@@ -52,6 +59,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define TCP_LISTEN 10
 #define UNIX_PATH_MAX 108
 
 // Syscall numbers, x86_64 (arch/x86/entry/syscalls/syscall_64.tbl).
@@ -186,6 +194,17 @@ struct {
 	__type(value, u8);
 } code SEC(".maps");
 
+// The mount namespace of each process that executed or was forked in a
+// watched one, by PID: user space attributes the kernel's seccomp audit
+// records (light backend) with it when the process has exited by the time
+// the record is read.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, u32);   // thread group id
+	__type(value, u32); // mount namespace inode
+} pids SEC(".maps");
+
 struct seen {
 	u64 last; // when last reported, in jiffies
 	u64 repeats; // occurrences since, not reported
@@ -250,6 +269,8 @@ int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	if (!bpf_map_lookup_elem(&watched, &ns))
 		return 0;
 	bpf_task_storage_get(&code, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE); // see container_code
+	u32 tgid = t->tgid;
+	bpf_map_update_elem(&pids, &tgid, &ns, BPF_ANY);
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(COUNTER_DROPS);
@@ -628,8 +649,12 @@ int BPF_PROG(vigil_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 {
-	if (bpf_task_storage_get(&code, parent, 0, 0))
-		bpf_task_storage_get(&code, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!bpf_task_storage_get(&code, parent, 0, 0))
+		return 0;
+	bpf_task_storage_get(&code, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	u32 ns = task_mntns(parent);
+	u32 tgid = child->tgid;
+	bpf_map_update_elem(&pids, &tgid, &ns, BPF_ANY);
 	return 0;
 }
 
@@ -672,4 +697,62 @@ int BPF_PROG(vigil_capable, const struct cred *cred, struct user_namespace *targ
 	if (!(st->caps & bit))
 		__sync_fetch_and_or(&st->caps, bit);
 	return 0;
+}
+
+// The light backend's socket programs. Each lets the operation through:
+// the sensor observes, it never decides (enforcement is runtime/enforce).
+
+static __always_inline int sock_addr_event(struct bpf_sock_addr *ctx, u32 kind, long nr, bool v6)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	u32 ns = task_mntns(t);
+	struct ns_state *st = bpf_map_lookup_elem(&watched, &ns);
+	if (!st)
+		return 1;
+	struct short_event e;
+	start(&e, ns, kind);
+	e.h.family = v6 ? AF_INET6 : AF_INET;
+	e.h.proto = ctx->protocol;
+	e.h.sock_type = ctx->type;
+	e.h.port = bpf_ntohs((u16)ctx->user_port);
+	if (v6) {
+		u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+		__builtin_memcpy(e.h.addr, a, 16);
+	} else {
+		u32 a = ctx->user_ip4;
+		__builtin_memcpy(e.h.addr, &a, 4);
+	}
+	report(&e, t, st, nr, true, 0);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int vigil_connect4(struct bpf_sock_addr *ctx) { return sock_addr_event(ctx, KIND_CONNECT, NR_connect, false); }
+
+SEC("cgroup/connect6")
+int vigil_connect6(struct bpf_sock_addr *ctx) { return sock_addr_event(ctx, KIND_CONNECT, NR_connect, true); }
+
+SEC("cgroup/bind4")
+int vigil_bind4(struct bpf_sock_addr *ctx) { return sock_addr_event(ctx, KIND_BIND, NR_bind, false); }
+
+SEC("cgroup/bind6")
+int vigil_bind6(struct bpf_sock_addr *ctx) { return sock_addr_event(ctx, KIND_BIND, NR_bind, true); }
+
+// listen(2) moves a TCP socket to TCP_LISTEN in the listening task's
+// context; other transitions (an accepted connection) happen in softirq,
+// where the current task is not the container's.
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(vigil_sock_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate != TCP_LISTEN)
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	u32 ns = task_mntns(t);
+	struct ns_state *st = bpf_map_lookup_elem(&watched, &ns);
+	if (!st)
+		return 0;
+	struct short_event e;
+	start(&e, ns, KIND_LISTEN);
+	sock_info(&e.h, (struct sock *)sk, true);
+	return report(&e, t, st, NR_listen, true, 0);
 }

@@ -75,6 +75,19 @@ enum {
 	BPF_RB_AVAIL_DATA = 0,
 };
 
+/* The context of cgroup sock_addr programs (UAPI, linux/bpf.h): the
+ * verifier rewrites its accesses, so it needs no CO-RE; only the leading
+ * fields the sensor reads. */
+struct bpf_sock_addr {
+	__u32 user_family;
+	__u32 user_ip4; /* network byte order */
+	__u32 user_ip6[4];
+	__u32 user_port; /* network byte order */
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct pt_regs {

@@ -11,6 +11,9 @@
 //	workload flood N          open /data/flood for writing N times (one
 //	                          path: the sensor folds the repeats); print
 //	                          the loop's run and CPU time as ns=... cpu=...
+//	workload append N         write 64 bytes at the start of /data/append
+//	                          N times through one open file; print
+//	                          ns=... cpu=...
 //	workload spray N          try to open N distinct files /data/missing/I
 //	                          for writing (each fails: no directory), one
 //	                          new event each; print ns=... cpu=...
@@ -29,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: workload serve|probe|exec|connect|flood|spray ...")
+		fail("usage: workload serve|probe|exec|connect|flood|append|spray ...")
 	}
 	switch os.Args[1] {
 	case "serve":
@@ -51,6 +54,17 @@ func main() {
 				if err == nil {
 					syscall.Close(fd)
 				}
+			}
+		})
+	case "append":
+		fd, err := syscall.Open("/data/append", syscall.O_WRONLY|syscall.O_CREAT, 0o644)
+		if err != nil {
+			fail(err.Error())
+		}
+		buf := make([]byte, 64)
+		timed(func(n int) {
+			for i := 0; i < n; i++ {
+				syscall.Pwrite(fd, buf, 0)
 			}
 		})
 	case "spray":
