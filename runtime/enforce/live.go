@@ -8,7 +8,6 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -136,23 +135,13 @@ func (g *execGuard) Close() error {
 
 func (g *execGuard) run() {
 	defer g.wg.Done()
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := g.f.Read(buf)
-		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return // closed
-		}
-		fanotify.Events(buf[:n], func(m unix.FanotifyEventMetadata) {
-			if m.Fd < 0 {
-				return
-			}
+	fanotify.Read(g.f, 16<<10, func(m unix.FanotifyEventMetadata) bool {
+		if m.Fd >= 0 {
 			g.answer(int(m.Fd), int(m.Pid))
 			unix.Close(int(m.Fd))
-		})
-	}
+		}
+		return true
+	})
 }
 
 // answer must reply to every event: an unanswered permission event blocks

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -139,34 +138,16 @@ func (s *fanotifySensor) emit(ev event.Event) {
 
 func (s *fanotifySensor) read() {
 	defer s.wg.Done()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := s.f.Read(buf)
-		if err != nil {
-			if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) {
-				return
-			}
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return
+	fanotify.Read(s.f, 64<<10, func(m unix.FanotifyEventMetadata) bool {
+		if m.Mask&unix.FAN_Q_OVERFLOW != 0 {
+			s.drops.Add(1)
 		}
-		fanotify.Events(buf[:n], func(m unix.FanotifyEventMetadata) {
-			if m.Mask&unix.FAN_Q_OVERFLOW != 0 {
-				s.drops.Add(1)
-			}
-			if m.Fd < 0 {
-				return
-			}
+		if m.Fd >= 0 {
 			s.handle(m)
 			unix.Close(int(m.Fd))
-		})
-	}
+		}
+		return true
+	})
 }
 
 func (s *fanotifySensor) handle(m unix.FanotifyEventMetadata) {

@@ -3,9 +3,7 @@
 package sensor
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -143,39 +141,18 @@ func (w *writeWatcher) Close() error { return w.f.Close() }
 // run reads the group until it is closed, sending an Open event for each
 // file written. emit returns false when the sensor is closing.
 func (w *writeWatcher) run(procs *procCache, emit func(event.Event) bool, drop func()) {
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := w.f.Read(buf)
-		if err != nil {
-			if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) {
-				return
-			}
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return
+	fanotify.Read(w.f, 64<<10, func(m unix.FanotifyEventMetadata) bool {
+		if m.Mask&unix.FAN_Q_OVERFLOW != 0 {
+			drop()
 		}
-		stop := false
-		fanotify.Events(buf[:n], func(m unix.FanotifyEventMetadata) {
-			if m.Mask&unix.FAN_Q_OVERFLOW != 0 {
-				drop()
-			}
-			if m.Fd < 0 {
-				return
-			}
-			f := os.NewFile(uintptr(m.Fd), "fanotify event")
-			defer f.Close()
-			if stop {
-				return
-			}
-			if ev, ok := w.event(m, f, procs); ok && !emit(ev) {
-				stop = true
-			}
-		})
-		if stop {
-			return
+		if m.Fd < 0 {
+			return true
 		}
-	}
+		f := os.NewFile(uintptr(m.Fd), "fanotify event")
+		defer f.Close()
+		ev, ok := w.event(m, f, procs)
+		return !ok || emit(ev)
+	})
 }
 
 // event turns a record into an event, or reports false for a file already

@@ -5,6 +5,8 @@ package fanotify
 
 import (
 	"encoding/binary"
+	"errors"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -30,5 +32,33 @@ func Events(buf []byte, fn func(m unix.FanotifyEventMetadata)) {
 		}
 		off += int(m.Event_len)
 		fn(m)
+	}
+}
+
+// Read reads the group f (opened with FAN_NONBLOCK and wrapped by
+// os.NewFile, so that closing it ends a read) until it is closed, calling fn
+// for each event record as Events does. When fn returns false, Read closes
+// the descriptors of the records left in that read and returns.
+func Read(f *os.File, bufSize int, fn func(m unix.FanotifyEventMetadata) bool) {
+	buf := make([]byte, bufSize)
+	for {
+		n, err := f.Read(buf)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return // closed
+		}
+		more := true
+		Events(buf[:n], func(m unix.FanotifyEventMetadata) {
+			if more {
+				more = fn(m)
+			} else if m.Fd >= 0 {
+				unix.Close(int(m.Fd))
+			}
+		})
+		if !more {
+			return
+		}
 	}
 }
