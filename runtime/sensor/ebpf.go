@@ -448,11 +448,7 @@ func (s *ebpfSensor) read() {
 		if int(raw.H.PathLen) > len(rec.RawSample)-headSize {
 			continue // a record cut short: never from this program
 		}
-		ev := s.decode(&raw)
-		select {
-		case s.out <- ev:
-			s.events.Add(1)
-		case <-s.done:
+		if !s.send(s.decode(&raw)) {
 			return
 		}
 	}

@@ -3,6 +3,7 @@
 package sensor
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strconv"
@@ -107,22 +108,15 @@ func (w *writeWatcher) markMounts(pid int) error {
 		if err != nil {
 			// A mount point that is gone or not openable (a socket bind
 			// mount) leaves the others watched.
-			firstErr = cmpOr(firstErr, fmt.Errorf("mark mount %s of PID %d: %w", m.Mountpoint, pid, err))
+			firstErr = cmp.Or(firstErr, fmt.Errorf("mark mount %s of PID %d: %w", m.Mountpoint, pid, err))
 			continue
 		}
 		marked++
 	}
 	if marked == 0 {
-		return cmpOr(firstErr, fmt.Errorf("PID %d has no mount to watch", pid))
+		return cmp.Or(firstErr, fmt.Errorf("PID %d has no mount to watch", pid))
 	}
 	return nil
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // mark calls fanotify_mark on the file f itself: a NULL path with f as the
