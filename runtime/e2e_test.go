@@ -600,13 +600,20 @@ func watchAttack(t *testing.T, c *runctest.Container, profPath, backend, probe s
 	if probe != "" {
 		syscallField = "syscall.type"
 	}
+	// The light sensor reports changes, and creating /etc/evil1 changes
+	// /etc before anything is written to the file: its first alert names
+	// the directory, and the incident counts that change too.
+	firstWrite, writeCount := "/etc/evil1", "5"
+	if backend == "light" {
+		firstWrite, writeCount = "/etc", "6"
+	}
 	for _, tc := range []struct {
 		rule  string
 		field string
 		value string
 	}{
 		{detect.RuleShell, "proc.exepath", "/bin/sh"},
-		{detect.RuleWrite, "fd.name", "/etc/evil1"},
+		{detect.RuleWrite, "fd.name", firstWrite},
 		{detect.RulePeer, "fd.name", "127.0.0.1:9999"},
 		{detect.RuleListen, "fd.sport", "7777"},
 		// busybox sh runs applets as /proc/self/exe: the sensor reports
@@ -628,8 +635,8 @@ func watchAttack(t *testing.T, c *runctest.Container, profPath, backend, probe s
 	// The five writes are one incident: an alert at once, then one
 	// follow-up with the count when watch stops.
 	writes := byRule[detect.RuleWrite]
-	if len(writes) != 2 || toString(writes[0].OutputFields["vigil.count"]) != "1" || toString(writes[1].OutputFields["vigil.count"]) != "5" {
-		t.Errorf("writes to /etc: want one alert then a follow-up counting 5, got %+v", writes)
+	if len(writes) != 2 || toString(writes[0].OutputFields["vigil.count"]) != "1" || toString(writes[1].OutputFields["vigil.count"]) != writeCount {
+		t.Errorf("writes to /etc: want one alert then a follow-up counting %s, got %+v", writeCount, writes)
 	}
 	if len(writes) == 0 {
 		return

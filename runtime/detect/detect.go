@@ -95,7 +95,7 @@ func (d *Detector) Check(ev event.Event) []Alert {
 	case ev.Kind == event.Exec:
 		return d.checkExec(ev)
 	case ev.Kind.Writes():
-		dir := profile.WriteDir(ev.Path)
+		dir := profile.WriteDirOf(ev)
 		if dir == "" || d.prof.KnownWriteDir(dir) {
 			return nil
 		}
@@ -123,8 +123,11 @@ func (d *Detector) Check(ev event.Event) []Alert {
 }
 
 func verb(k event.Kind) string {
-	if k == event.Open {
+	switch k {
+	case event.Open:
 		return "written"
+	case event.DirModify:
+		return "created or removed"
 	}
 	return "changed"
 }

@@ -23,11 +23,19 @@ const (
 	Bind                    // a socket was bound to Local
 	Listen                  // a socket listens on Local
 	Accept                  // a connection was accepted on Local
+	// Modify: the file at Path changed (content, attributes or links:
+	// written, truncated, chmod, chown, renamed or removed). The light
+	// sensor reports this instead of the kinds above it can't tell apart.
+	Modify
+	// DirModify: entries of the directory at Path were created, removed or
+	// renamed (or its own attributes changed).
+	DirModify
 )
 
 var kindNames = [...]string{
 	Exec: "exec", Open: "open", Unlink: "unlink", Chmod: "chmod", Rename: "rename",
 	Mkdir: "mkdir", Connect: "connect", Bind: "bind", Listen: "listen", Accept: "accept",
+	Modify: "modify", DirModify: "dir-modify",
 }
 
 func (k Kind) String() string {
@@ -40,7 +48,7 @@ func (k Kind) String() string {
 // Writes reports whether the kind changes the file system at Path.
 func (k Kind) Writes() bool {
 	switch k {
-	case Open, Unlink, Chmod, Rename, Mkdir:
+	case Open, Unlink, Chmod, Rename, Mkdir, Modify, DirModify:
 		return true
 	}
 	return false

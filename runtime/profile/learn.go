@@ -66,7 +66,7 @@ func (l *Learner) Observe(ev event.Event) bool {
 		}
 		return l.changed(added)
 	case ev.Kind.Writes():
-		d := WriteDir(ev.Path)
+		d := WriteDirOf(ev)
 		return d != "" && l.changed(add(l.dirs, d))
 	case ev.Kind == event.Listen || ev.Kind == event.Accept || ev.Kind == event.Bind && ev.Proto == "udp":
 		if (ev.Proto != "tcp" && ev.Proto != "udp") || ev.Addr.Port() == 0 {
@@ -165,6 +165,18 @@ func WriteDir(p string) string {
 		return ""
 	}
 	return path.Dir(path.Clean(p))
+}
+
+// WriteDirOf is the directory a writing event counts against: the
+// directory itself when its entries changed, otherwise WriteDir(ev.Path).
+func WriteDirOf(ev event.Event) string {
+	if ev.Kind == event.DirModify {
+		if !strings.HasPrefix(ev.Path, "/") {
+			return ""
+		}
+		return path.Clean(ev.Path)
+	}
+	return WriteDir(ev.Path)
 }
 
 // PeerOf returns the outbound peer of a Connect event; ok is false for

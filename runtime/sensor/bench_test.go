@@ -24,13 +24,17 @@ import (
 //   - slowdown: how much more CPU time a syscall-heavy loop in the
 //     container uses with a sensor attached and watching the container than
 //     with no sensor attached at all; the sensor's kernel side runs in the
-//     loop's syscalls, so its cost is in the loop's CPU time. Two loops: open
-//     one file for writing and close it (flood, 200k times), the worst case
-//     for both backends since every syscall is one they report; and 200k
-//     64-byte pwrites through one open file (append). slowdown and
-//     slowdown-append are for the eBPF backend (sys_enter), slowdown-light
-//     and slowdown-light-append for the light one (writes from fanotify on
-//     close, sockets from cgroup hooks). Rounds alternate no sensor and a
+//     loop's syscalls, so its cost is in the loop's CPU time. Three loops:
+//     open one file for writing and close it (flood, 200k times), the
+//     worst case for sys_enter and fanotify since every syscall is one they
+//     report; 200k 64-byte pwrites through one open file (append); and
+//     create, write and remove one file (churn, 50k times), the worst case
+//     for light's file programs since every iteration changes files.
+//     slowdown, slowdown-append and slowdown-churn are for the eBPF backend
+//     (sys_enter), slowdown-light* for the light one (file changes from the
+//     timestamp tracepoints, sockets from cgroup hooks), and
+//     slowdown-light-fanotify for light where the kernel lacks those
+//     tracepoints (writes from fanotify). Rounds alternate no sensor and a
 //     sensor so that load from other processes hits both alike; each figure
 //     is the median of the rounds' ratios (elapsed-time ratios, which on a
 //     shared machine mostly measure waiting for a CPU, are logged). The loop
@@ -70,10 +74,10 @@ func BenchmarkSensor(b *testing.B) {
 	}
 	// watch starts a sensor on the container and a reader that counts
 	// events and notes when the first happened and the last arrived.
-	watch := func(backend string) (s sensor.Sensor, n, first, last *atomic.Int64) {
-		s, err := sensor.New(sensor.Options{Backend: backend})
+	watch := func(opts sensor.Options) (s sensor.Sensor, n, first, last *atomic.Int64) {
+		s, err := sensor.New(opts)
 		if err != nil {
-			runctest.Skip(b, backend+" sensor: "+err.Error())
+			runctest.Skip(b, opts.Backend+" sensor: "+err.Error())
 		}
 		if err := s.Watch(sensor.Target{MntNS: info.MntNS, PID: info.InitPID}); err != nil {
 			b.Fatal(err)
@@ -91,19 +95,29 @@ func BenchmarkSensor(b *testing.B) {
 	}
 	const (
 		opens  = 200000
+		churns = 50000
 		sprays = 300000
 		rounds = 5
 	)
-	// The conditions, by the metric they report: a backend and a loop.
+	// The conditions, by the metric they report: a sensor and a loop.
 	type condition struct {
-		metric, backend, loop string
-		cpu, wall             []float64 // ratios per round
+		metric string
+		opts   sensor.Options
+		loop   string
+		n      int
+		cpu    []float64 // ratios per round
+		wall   []float64
 	}
+	ebpf, light := sensor.Options{Backend: "ebpf"}, sensor.Options{Backend: "light"}
+	lightFanotify := sensor.Options{Backend: "light", FanotifyWrites: true}
 	conditions := []*condition{
-		{metric: "slowdown", backend: "ebpf", loop: "flood"},
-		{metric: "slowdown-append", backend: "ebpf", loop: "append"},
-		{metric: "slowdown-light", backend: "light", loop: "flood"},
-		{metric: "slowdown-light-append", backend: "light", loop: "append"},
+		{metric: "slowdown", opts: ebpf, loop: "flood", n: opens},
+		{metric: "slowdown-append", opts: ebpf, loop: "append", n: opens},
+		{metric: "slowdown-churn", opts: ebpf, loop: "churn", n: churns},
+		{metric: "slowdown-light", opts: light, loop: "flood", n: opens},
+		{metric: "slowdown-light-append", opts: light, loop: "append", n: opens},
+		{metric: "slowdown-light-churn", opts: light, loop: "churn", n: churns},
+		{metric: "slowdown-light-fanotify", opts: lightFanotify, loop: "flood", n: opens},
 	}
 	var events, drops, spent, produce, consume float64
 	rss := 0.0
@@ -111,16 +125,16 @@ func BenchmarkSensor(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < rounds; r++ {
 			for _, c := range conditions {
-				wall0, cpu0 := loop(c.loop, opens)
-				s, _, _, _ := watch(c.backend)
-				wall1, cpu1 := loop(c.loop, opens)
+				wall0, cpu0 := loop(c.loop, c.n)
+				s, _, _, _ := watch(c.opts)
+				wall1, cpu1 := loop(c.loop, c.n)
 				s.Close()
 				c.cpu = append(c.cpu, cpu1/cpu0)
 				c.wall = append(c.wall, wall1/wall0)
 			}
 		}
 
-		s, n, first, last := watch("ebpf")
+		s, n, first, last := watch(ebpf)
 		self := selfCPU(b)
 		_, cpu := loop("spray", sprays)
 		// Wait until the reader has been idle for a while: all delivered.
@@ -147,8 +161,8 @@ func BenchmarkSensor(b *testing.B) {
 	b.ReportMetric(drops, "drops")
 	b.ReportMetric(rss, "rss-MiB")
 	for _, c := range conditions {
-		b.Logf("%s (%s, %s): CPU-time ratio per round (sorted): %.3f", c.metric, c.backend, c.loop, c.cpu)
-		b.Logf("%s (%s, %s): elapsed-time ratio per round: %.3f", c.metric, c.backend, c.loop, c.wall)
+		b.Logf("%s (%s, %s): CPU-time ratio per round (sorted): %.3f", c.metric, c.opts.Backend, c.loop, c.cpu)
+		b.Logf("%s (%s, %s): elapsed-time ratio per round: %.3f", c.metric, c.opts.Backend, c.loop, c.wall)
 	}
 }
 

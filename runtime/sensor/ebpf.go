@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,14 +39,17 @@ type ebpfSensor struct {
 	procs procCache
 	// caps says whether the kernel reports capability checks.
 	caps bool
-	// light: no sys_enter program; writes come from fanotify (writers, by
-	// mount namespace) and the syscall set from seccomp's audit records
-	// (seccomp, nil when the kernel log cannot be read, and seccompErr
-	// says why).
+	// light: no sys_enter program; file changes come from the timestamp
+	// tracepoints (fileProgs), resolved through each container's mounts,
+	// or without them from fanotify (writers), by mount namespace; the
+	// syscall set from seccomp's audit records (seccomp, nil when the
+	// audit log cannot be read, and seccompErr says why).
 	light      bool
+	fileProgs  bool
 	window     time.Duration
 	mu         sync.Mutex
 	writers    map[uint32]*writeWatcher
+	mounts     map[uint32]*mountTable
 	seccomp    *seccompLog
 	seccompErr error
 
@@ -74,23 +79,44 @@ func probe() error {
 // prototype, which Linux 6.14 added; tp_btf programs attach by it.
 const capTracepoint = "btf_trace_cap_capable"
 
-// haveCapTracepoint looks the tracepoint up in the kernel's BTF.
-func haveCapTracepoint() error {
+// The programs of each mode; the others are in both. filePrograms are
+// light's when the kernel has their tracepoints.
+var (
+	fullPrograms  = []string{sensorProgVigilSysEnter}
+	lightPrograms = []string{sensorProgVigilConnect4, sensorProgVigilConnect6, sensorProgVigilBind4, sensorProgVigilBind6, sensorProgVigilSockState}
+	filePrograms  = []string{sensorProgVigilCtimeSet, sensorProgVigilCtimeXchg, sensorProgVigilDirty}
+)
+
+// fileTracepoints are the BTF names of the tracepoints filePrograms attach
+// to: the timestamp ones came with multigrain timestamps in Linux 6.13.
+var fileTracepoints = []string{"btf_trace_inode_set_ctime_to_ts", "btf_trace_ctime_ns_xchg", "btf_trace_writeback_mark_inode_dirty"}
+
+// haveTracepoints looks tracepoint prototypes up in the kernel's BTF.
+func haveTracepoints(names ...string) error {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
 		return fmt.Errorf("kernel BTF: %w", err)
 	}
-	if _, err := spec.AnyTypeByName(capTracepoint); err != nil {
-		return fmt.Errorf("no capability:cap_capable tracepoint (Linux >= 6.14): %w", err)
+	for _, n := range names {
+		if _, err := spec.AnyTypeByName(n); err != nil {
+			return fmt.Errorf("no %s tracepoint: %w", strings.TrimPrefix(n, "btf_trace_"), err)
+		}
 	}
 	return nil
 }
 
-// The programs of each mode; the others are in both.
-var (
-	fullPrograms  = []string{sensorProgVigilSysEnter}
-	lightPrograms = []string{sensorProgVigilConnect4, sensorProgVigilConnect6, sensorProgVigilBind4, sensorProgVigilBind6, sensorProgVigilSockState}
-)
+// taiToRealtime is CLOCK_REALTIME minus CLOCK_TAI, which the file programs
+// add to the TAI clock they can read to compare a timestamp with now.
+func taiToRealtime() (int64, error) {
+	var tai, real unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_TAI, &tai); err != nil {
+		return 0, fmt.Errorf("read CLOCK_TAI: %w", err)
+	}
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &real); err != nil {
+		return 0, fmt.Errorf("read CLOCK_REALTIME: %w", err)
+	}
+	return real.Nano() - tai.Nano(), nil
+}
 
 func newEBPF(opts Options, light bool) (Sensor, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
@@ -122,16 +148,24 @@ func newEBPF(opts Options, light bool) (Sensor, error) {
 		return nil, fmt.Errorf("set deduplication hash key: %w", err)
 	}
 	s := &ebpfSensor{out: make(chan event.Event, opts.Queue), done: make(chan struct{}), caps: true, light: light, window: max(opts.DedupWindow, 0)}
-	unused := lightPrograms
+	unused := slices.Concat(lightPrograms, filePrograms)
 	if light {
 		unused = fullPrograms
-		s.writers = map[uint32]*writeWatcher{}
+		err := errors.New("asked for (Options.FanotifyWrites)")
+		if !opts.FanotifyWrites {
+			err = s.useFilePrograms(spec)
+		}
+		if err != nil {
+			opts.Logf("file changes will come from fanotify (writes only, reported at close): %v", err)
+			unused = slices.Concat(unused, filePrograms)
+		}
+		s.writers, s.mounts = map[uint32]*writeWatcher{}, map[uint32]*mountTable{}
 	}
 	for _, name := range unused {
 		delete(spec.Programs, name)
 	}
-	if err := haveCapTracepoint(); err != nil {
-		opts.Logf("capabilities will not be observed: %v", err)
+	if err := haveTracepoints(capTracepoint); err != nil {
+		opts.Logf("capabilities will not be observed: %v (Linux >= 6.14)", err)
 		delete(spec.Programs, sensorProgVigilCapable)
 		if !light { // vigil_fork also fills the pids map, which only light reads
 			delete(spec.Programs, sensorProgVigilFork)
@@ -176,6 +210,23 @@ func newEBPF(opts Options, light bool) (Sensor, error) {
 	s.wg.Add(1)
 	go s.read()
 	return s, nil
+}
+
+// useFilePrograms checks that the kernel has the file programs' tracepoints
+// and sets what they need.
+func (s *ebpfSensor) useFilePrograms(spec *ebpf.CollectionSpec) error {
+	if err := haveTracepoints(fileTracepoints...); err != nil {
+		return err
+	}
+	off, err := taiToRealtime()
+	if err != nil {
+		return err
+	}
+	if err := spec.Variables[sensorVarTaiToRealtimeNs].Set(off); err != nil {
+		return fmt.Errorf("set clock offset: %w", err)
+	}
+	s.fileProgs = true
+	return nil
 }
 
 // attach attaches the loaded programs: tracing ones to their tracepoints,
@@ -250,23 +301,36 @@ func (s *ebpfSensor) Watch(t Target) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.writers[t.MntNS] != nil {
+	if s.writers[t.MntNS] != nil || s.mounts[t.MntNS] != nil {
 		return nil
 	}
-	w, err := newWriteWatcher(t, s.window)
-	if err != nil {
-		s.maps.Watched.Delete(t.MntNS)
-		return fmt.Errorf("watch writes in mount namespace %d: %w", t.MntNS, err)
+	if s.fileProgs {
+		if t.PID <= 0 {
+			s.maps.Watched.Delete(t.MntNS)
+			return fmt.Errorf("watch mount namespace %d: the light sensor needs a container PID to read its mounts", t.MntNS)
+		}
+		m, err := newMountTable(t.PID)
+		if err != nil {
+			s.maps.Watched.Delete(t.MntNS)
+			return fmt.Errorf("watch file changes in mount namespace %d: %w", t.MntNS, err)
+		}
+		s.mounts[t.MntNS] = m
+	} else {
+		w, err := newWriteWatcher(t, s.window)
+		if err != nil {
+			s.maps.Watched.Delete(t.MntNS)
+			return fmt.Errorf("watch writes in mount namespace %d: %w", t.MntNS, err)
+		}
+		s.writers[t.MntNS] = w
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			w.run(&s.procs, s.send, func() { s.writeDrops.Add(1) })
+		}()
 	}
-	s.writers[t.MntNS] = w
 	if s.seccomp != nil {
 		s.seccomp.watch(t.MntNS)
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		w.run(&s.procs, s.send, func() { s.writeDrops.Add(1) })
-	}()
 	return nil
 }
 
@@ -302,6 +366,7 @@ func (s *ebpfSensor) Unwatch(t Target) error {
 			w.Close()
 			delete(s.writers, t.MntNS)
 		}
+		delete(s.mounts, t.MntNS)
 		s.mu.Unlock()
 		if s.seccomp != nil {
 			s.seccomp.unwatch(t.MntNS)
@@ -448,13 +513,17 @@ func (s *ebpfSensor) read() {
 		if int(raw.H.PathLen) > len(rec.RawSample)-headSize {
 			continue // a record cut short: never from this program
 		}
-		if !s.send(s.decode(&raw)) {
+		ev, ok := s.decode(&raw, buf[headSize:headSize+int(raw.H.PathLen)])
+		if ok && !s.send(ev) {
 			return
 		}
 	}
 }
 
-func (s *ebpfSensor) decode(r *sensorEvent) event.Event {
+// decode turns a record into an event; names is the record's bytes after
+// the head. It reports false for a file change outside the container's
+// mounts.
+func (s *ebpfSensor) decode(r *sensorEvent, names []byte) (event.Event, bool) {
 	h := &r.H
 	path := cstr(r.Path[:min(int(h.PathLen), len(r.Path))])
 	ev := event.Event{
@@ -476,7 +545,19 @@ func (s *ebpfSensor) decode(r *sensorEvent) event.Event {
 		ev.Proc.Args = splitArgs(unsafe.Slice((*byte)(unsafe.Pointer(&r.Args[0])), n))
 		ev.Proc.Exe = ev.Path
 		s.procs.put(h.Pid, ev.Path, ev.Proc.Args)
-		return ev
+		return ev, true
+	case event.Modify, event.DirModify:
+		s.mu.Lock()
+		m := s.mounts[h.Mntns]
+		s.mu.Unlock()
+		if m == nil {
+			return ev, false // unwatched since
+		}
+		var ok bool
+		if ev.Path, ok = m.resolve(h.Dev, splitNames(names), h.Flags&pathComplete != 0); !ok {
+			return ev, false
+		}
+		ev.Flags = h.Flags &^ pathComplete // the file's mode
 	case event.Connect, event.Bind, event.Listen, event.Accept:
 		ev.Proto = protoName(h.Family, h.Proto, h.SockType)
 		switch h.Family {
@@ -495,8 +576,12 @@ func (s *ebpfSensor) decode(r *sensorEvent) event.Event {
 	}
 	p := s.procs.get(h.Pid)
 	ev.Proc.Exe, ev.Proc.Args = p.exe, p.args
-	return ev
+	return ev, true
 }
+
+// pathComplete is PATH_COMPLETE in the BPF source: the names of a file
+// change record reach its file system's root.
+const pathComplete = 0x80000000
 
 func protoName(family, proto, sockType uint16) string {
 	switch {

@@ -12,10 +12,16 @@
 //
 // The light backend is eBPF without the sys_enter program, for always-on
 // watching: tracing sys_enter costs every syscall of every process, so it
-// takes file writes from fanotify, sockets from cgroup hooks and the syscall
-// set from seccomp's audit records instead (see writeWatcher and
-// seccompLog), at the price of not seeing unlink, chmod, rename, mkdir,
-// failed attempts, or syscalls of a container not run under a complain-mode
+// takes file changes from the kernel's timestamp tracepoints (a file's
+// ctime changes with its content, attributes and links, a directory's with
+// its entries; resolved to container paths by mountTable), sockets from
+// cgroup hooks and the syscall set from seccomp's audit records instead
+// (seccompLog). It reports changes, not attempts: a failed open, or an
+// open for writing that writes nothing, is not seen; a file created empty
+// shows as a change of its directory (event.DirModify). Kernels before
+// 6.13 have no timestamp tracepoints; there file writes come from fanotify
+// (writeWatcher), which does not see unlink, chmod, rename or mkdir.
+// Syscalls are seen only for a container run under a complain-mode
 // seccomp profile.
 package sensor
 
@@ -92,6 +98,10 @@ type Options struct {
 	DedupWindow time.Duration
 	// Logf receives messages about fallbacks and degraded operation.
 	Logf func(format string, args ...any)
+	// FanotifyWrites makes the light backend take file writes from
+	// fanotify even where the kernel has the timestamp tracepoints, as it
+	// does where it has not (Linux < 6.13).
+	FanotifyWrites bool
 }
 
 // DefaultDedupWindow is the deduplication window when Options leave it 0.

@@ -39,11 +39,12 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		backend  string
+		opts     sensor.Options
 		seccomp  *specs.LinuxSeccomp
 		wants    []want
 		syscalls []int // in Syscalls after the attack; nil: not supported
 	}{
-		{"ebpf", nil, []want{
+		{"ebpf", sensor.Options{}, nil, []want{
 			{"exec /bin/date with argv", func(e event.Event) bool {
 				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
 			}},
@@ -61,14 +62,20 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
 			}},
 		}, []int{42, 59}}, // connect and execve on x86-64: both happened
-		{"light", logUname, []want{
+		{"light", sensor.Options{}, logUname, []want{
 			{"exec /bin/date with argv", func(e event.Event) bool {
 				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
 			}},
 			{"exec of the attacker's shell", execOf("/bin/sh")},
-			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Open && e.Path == "/data/state" }},
+			// From the timestamp tracepoints: changes, whoever made them,
+			// a removal too, and a creation as its directory's change.
+			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Modify && e.Path == "/data/state" }},
 			{"write /etc/evil by the shell", func(e event.Event) bool {
-				return e.Kind == event.Open && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
+				return e.Kind == event.Modify && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
+			}},
+			{"creation in /etc", func(e event.Event) bool { return e.Kind == event.DirModify && e.Path == "/etc" }},
+			{"removal of /tmp/gone by rm", func(e event.Event) bool {
+				return e.Kind == event.Modify && e.Path == "/tmp/gone" && e.Proc.Comm == "rm"
 			}},
 			{"connect tcp 127.0.0.1:8080", func(e event.Event) bool {
 				return e.Kind == event.Connect && e.Proto == "tcp" && e.Addr.String() == "127.0.0.1:8080"
@@ -80,7 +87,18 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
 			}},
 		}, []int{63}},
-		{"fanotify", nil, []want{
+		// Light on a kernel without the timestamp tracepoints: file
+		// writes from fanotify, reported at close.
+		{"light-fanotify", sensor.Options{FanotifyWrites: true}, logUname, []want{
+			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Open && e.Path == "/data/state" }},
+			{"write /etc/evil by the shell", func(e event.Event) bool {
+				return e.Kind == event.Open && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
+			}},
+			{"listen tcp 7777", func(e event.Event) bool {
+				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
+			}},
+		}, []int{63}},
+		{"fanotify", sensor.Options{}, nil, []want{
 			{"exec of busybox (date, sh)", execOf("/bin/busybox")},
 			{"exec of the workload", execOf("/app/workload")},
 			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Open && e.Path == "/data/state" }},
@@ -91,7 +109,8 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 		}, nil},
 	} {
 		t.Run(tc.backend, func(t *testing.T) {
-			if tc.backend == "light" {
+			backend, _, _ := strings.Cut(tc.backend, "-")
+			if backend == "light" {
 				runctest.AuditDaemon(t)
 			}
 			c := runctest.Start(t, runctest.Config{Seccomp: tc.seccomp})
@@ -99,9 +118,11 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := sensor.New(sensor.Options{Backend: tc.backend})
+			opts := tc.opts
+			opts.Backend = backend
+			s, err := sensor.New(opts)
 			if err != nil {
-				runctest.Skip(t, "sensor "+tc.backend+": "+err.Error())
+				runctest.Skip(t, "sensor "+backend+": "+err.Error())
 			}
 			defer s.Close()
 			if err := s.Watch(sensor.Target{MntNS: info.MntNS, PID: info.InitPID}); err != nil {

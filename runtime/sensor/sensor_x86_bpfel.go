@@ -31,6 +31,8 @@ type sensorEvent struct {
 		Comm     [16]int8
 		Mntns    uint32
 		Kind     uint32
+		Dev      uint32
+		Pad      uint32
 		Family   uint16
 		Port     uint16
 		Proto    uint16
@@ -50,6 +52,35 @@ type sensorKey struct {
 	Exe   uint64
 	Base  uint64
 	What  uint64
+}
+
+type sensorModifyEvent struct {
+	_ structs.HostLayout
+	H struct {
+		_        structs.HostLayout
+		TsNs     uint64
+		Pid      uint32
+		Tid      uint32
+		Ppid     uint32
+		Uid      uint32
+		Nr       int32
+		Dfd      int32
+		Flags    uint32
+		ArgsLen  uint32
+		Repeats  uint32
+		PathLen  uint32
+		Comm     [16]int8
+		Mntns    uint32
+		Kind     uint32
+		Dev      uint32
+		Pad      uint32
+		Family   uint16
+		Port     uint16
+		Proto    uint16
+		SockType uint16
+		Addr     [16]uint8
+	}
+	Path [2048]int8
 }
 
 type sensorNsState struct {
@@ -73,6 +104,7 @@ const (
 	sensorMapCounters           = "counters"
 	sensorMapEvents             = "events"
 	sensorMapPids               = "pids"
+	sensorMapScratch            = "scratch"
 	sensorMapSeen               = "seen"
 	sensorMapWatched            = "watched"
 	sensorProgVigilBind4        = "vigil_bind4"
@@ -80,12 +112,16 @@ const (
 	sensorProgVigilCapable      = "vigil_capable"
 	sensorProgVigilConnect4     = "vigil_connect4"
 	sensorProgVigilConnect6     = "vigil_connect6"
+	sensorProgVigilCtimeSet     = "vigil_ctime_set"
+	sensorProgVigilCtimeXchg    = "vigil_ctime_xchg"
+	sensorProgVigilDirty        = "vigil_dirty"
 	sensorProgVigilExec         = "vigil_exec"
 	sensorProgVigilFork         = "vigil_fork"
 	sensorProgVigilSockState    = "vigil_sock_state"
 	sensorProgVigilSysEnter     = "vigil_sys_enter"
 	sensorVarDedupWindowJiffies = "dedup_window_jiffies"
 	sensorVarHashKey            = "hash_key"
+	sensorVarTaiToRealtimeNs    = "tai_to_realtime_ns"
 	sensorVarUnusedEvent        = "unused_event"
 	sensorVarWakeupBytes        = "wakeup_bytes"
 )
@@ -137,6 +173,9 @@ type sensorProgramSpecs struct {
 	VigilCapable   *ebpf.ProgramSpec `ebpf:"vigil_capable"`
 	VigilConnect4  *ebpf.ProgramSpec `ebpf:"vigil_connect4"`
 	VigilConnect6  *ebpf.ProgramSpec `ebpf:"vigil_connect6"`
+	VigilCtimeSet  *ebpf.ProgramSpec `ebpf:"vigil_ctime_set"`
+	VigilCtimeXchg *ebpf.ProgramSpec `ebpf:"vigil_ctime_xchg"`
+	VigilDirty     *ebpf.ProgramSpec `ebpf:"vigil_dirty"`
 	VigilExec      *ebpf.ProgramSpec `ebpf:"vigil_exec"`
 	VigilFork      *ebpf.ProgramSpec `ebpf:"vigil_fork"`
 	VigilSockState *ebpf.ProgramSpec `ebpf:"vigil_sock_state"`
@@ -151,6 +190,7 @@ type sensorMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
 	Pids     *ebpf.MapSpec `ebpf:"pids"`
+	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
 	Seen     *ebpf.MapSpec `ebpf:"seen"`
 	Watched  *ebpf.MapSpec `ebpf:"watched"`
 }
@@ -161,6 +201,7 @@ type sensorMapSpecs struct {
 type sensorVariableSpecs struct {
 	DedupWindowJiffies *ebpf.VariableSpec `ebpf:"dedup_window_jiffies"`
 	HashKey            *ebpf.VariableSpec `ebpf:"hash_key"`
+	TaiToRealtimeNs    *ebpf.VariableSpec `ebpf:"tai_to_realtime_ns"`
 	UnusedEvent        *ebpf.VariableSpec `ebpf:"unused_event"`
 	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
@@ -189,6 +230,7 @@ type sensorMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
 	Pids     *ebpf.Map `ebpf:"pids"`
+	Scratch  *ebpf.Map `ebpf:"scratch"`
 	Seen     *ebpf.Map `ebpf:"seen"`
 	Watched  *ebpf.Map `ebpf:"watched"`
 }
@@ -199,6 +241,7 @@ func (m *sensorMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.Pids,
+		m.Scratch,
 		m.Seen,
 		m.Watched,
 	)
@@ -210,6 +253,7 @@ func (m *sensorMaps) Close() error {
 type sensorVariables struct {
 	DedupWindowJiffies *ebpf.Variable `ebpf:"dedup_window_jiffies"`
 	HashKey            *ebpf.Variable `ebpf:"hash_key"`
+	TaiToRealtimeNs    *ebpf.Variable `ebpf:"tai_to_realtime_ns"`
 	UnusedEvent        *ebpf.Variable `ebpf:"unused_event"`
 	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
@@ -223,6 +267,9 @@ type sensorPrograms struct {
 	VigilCapable   *ebpf.Program `ebpf:"vigil_capable"`
 	VigilConnect4  *ebpf.Program `ebpf:"vigil_connect4"`
 	VigilConnect6  *ebpf.Program `ebpf:"vigil_connect6"`
+	VigilCtimeSet  *ebpf.Program `ebpf:"vigil_ctime_set"`
+	VigilCtimeXchg *ebpf.Program `ebpf:"vigil_ctime_xchg"`
+	VigilDirty     *ebpf.Program `ebpf:"vigil_dirty"`
 	VigilExec      *ebpf.Program `ebpf:"vigil_exec"`
 	VigilFork      *ebpf.Program `ebpf:"vigil_fork"`
 	VigilSockState *ebpf.Program `ebpf:"vigil_sock_state"`
@@ -236,6 +283,9 @@ func (p *sensorPrograms) Close() error {
 		p.VigilCapable,
 		p.VigilConnect4,
 		p.VigilConnect6,
+		p.VigilCtimeSet,
+		p.VigilCtimeXchg,
+		p.VigilDirty,
 		p.VigilExec,
 		p.VigilFork,
 		p.VigilSockState,

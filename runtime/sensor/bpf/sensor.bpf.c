@@ -10,8 +10,17 @@
 //     task on the kernel's slow path: cgroup/connect4/6 and cgroup/bind4/6
 //     on the cgroup v2 root, and tp_btf/inet_sock_set_state for listen.
 //     They run only on those operations, so other syscalls cost nothing;
-//     file writes then come from fanotify and the syscall set from seccomp
-//     (both in user space);
+//     file changes then come from the timestamp tracepoints (below) or, on
+//     kernels without them, from fanotify, and the syscall set from seccomp
+//     (in user space);
+//   - tp_btf/inode_set_ctime_to_ts and tp_btf/ctime_ns_xchg (Linux >= 6.13),
+//     for the light backend: a file's ctime changes whenever its content,
+//     attributes or links do, and a directory's when entries are created,
+//     removed or renamed in it, so these report every change to the file
+//     system, by whoever made it, and run only when something changes (a
+//     file rewritten all the time changes its ctime once per clock tick).
+//     tp_btf/writeback_mark_inode_dirty adds the first write to a new file,
+//     whose ctime was set when it was created, before it had a name;
 //   - tp_btf/cap_capable (Linux >= 6.14; user space leaves it out on older
 //     kernels): the set of capabilities granted, a bitmap like the syscalls;
 //     with tp_btf/sched_process_fork to tell the container's own code from
@@ -56,6 +65,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define O_TRUNC 01000
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
+#define S_IFLNK 0120000
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
@@ -96,6 +108,8 @@ enum kind {
 	KIND_BIND = 8,
 	KIND_LISTEN = 9,
 	KIND_ACCEPT = 10,
+	KIND_MODIFY = 11,     // a file's content, attributes or links changed
+	KIND_DIR_MODIFY = 12, // entries of a directory were created, removed or renamed
 };
 
 // The fields of an event before the path.
@@ -114,6 +128,8 @@ struct head {
 	char comm[16];
 	u32 mntns;
 	u32 kind;
+	u32 dev; // KIND_MODIFY: the file system (kernel dev_t, major << 20 | minor)
+	u32 pad;
 	// The socket fields end the head, just before the path: together they
 	// are what a socket event is about, hashed as one run of words.
 	u16 family;
@@ -437,8 +453,8 @@ static __always_inline u64 hash(struct short_event *e, bool sock, u64 len)
 
 // suppress reports whether the event keyed k repeats one reported less
 // than dedup_window_jiffies ago, counting it if so; otherwise it records it as
-// reported now and sets e's count of repeats since the last report.
-static __always_inline bool suppress(struct key *k, struct short_event *e)
+// reported now and sets *repeats to the repeats folded since the last report.
+static __always_inline bool suppress(struct key *k, u32 *repeats)
 {
 	u64 now = bpf_jiffies64();
 	struct seen *s = bpf_map_lookup_elem(&seen, k);
@@ -453,7 +469,7 @@ static __always_inline bool suppress(struct key *k, struct short_event *e)
 		u64 r = s->repeats;
 		__sync_fetch_and_add(&s->repeats, -r);
 		s->last = now;
-		e->h.repeats = r > 0xffffffff ? 0xffffffff : r;
+		*repeats = r > 0xffffffff ? 0xffffffff : r;
 		return false;
 	}
 	struct seen fresh = {.last = now};
@@ -480,7 +496,7 @@ static __always_inline int report(struct short_event *e, struct task_struct *t, 
 		k.exe = (u64)t->mm->exe_file->f_inode;
 		k.base = base;
 		k.what = hash(e, sock, n);
-		if (suppress(&k, e))
+		if (suppress(&k, &e->h.repeats))
 			return 0;
 	}
 	fill_head(&e->h, t, nr, bpf_ktime_get_ns());
@@ -755,4 +771,153 @@ int BPF_PROG(vigil_sock_state, const struct sock *sk, int oldstate, int newstate
 	start(&e, ns, KIND_LISTEN);
 	sock_info(&e.h, (struct sock *)sk, true);
 	return report(&e, t, st, NR_listen, true, 0);
+}
+
+// The light backend's file programs.
+
+// A KIND_MODIFY record's path is the file's name and those of the
+// directories above it up to the root of its file system, leaf first, each
+// ending in a NUL: user space turns that into a path in the container
+// through the container's mounts. flags holds the file's mode, and
+// PATH_COMPLETE when the names reached the root.
+#define PATH_COMPLETE 0x80000000
+#define MAX_DEPTH 64
+// As long as the rest of an exec record (path, interpreter and arguments),
+// which user space reads the names from.
+#define NAMES_LEN 1024
+
+// A record as it is built: too big for the stack, and the names are read
+// with a bounded offset into twice the room they may use, for the verifier.
+struct modify_event {
+	struct head h;
+	char path[2 * NAMES_LEN];
+};
+_Static_assert(NAMES_LEN == sizeof(struct event) - sizeof(struct head), "names fill an exec record's tail");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct modify_event);
+} scratch SEC(".maps");
+
+// Realtime minus TAI, in nanoseconds, set by user space before load: BPF
+// can read CLOCK_TAI but not CLOCK_REALTIME, which timestamps are in.
+const volatile s64 tai_to_realtime_ns = 0;
+
+// names writes the names from d up to its file system's root into e->path
+// and returns how many bytes they took.
+static __always_inline u32 names(struct modify_event *e, struct dentry *d)
+{
+	u32 off = 0;
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (!parent || parent == d) {
+			if (off <= NAMES_LEN)
+				e->h.flags |= PATH_COMPLETE;
+			break;
+		}
+		if (off >= NAMES_LEN)
+			break;
+		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		long n = bpf_probe_read_kernel_str(&e->path[off & (NAMES_LEN - 1)], NAMES_LEN, name);
+		if (n <= 0)
+			break;
+		off += n;
+		d = parent;
+	}
+	return off > NAMES_LEN ? NAMES_LEN : off;
+}
+
+static __always_inline int modified(struct inode *inode)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	u32 ns = task_mntns(t);
+	struct ns_state *st = bpf_map_lookup_elem(&watched, &ns);
+	if (!st)
+		return 0;
+	// Pipes, sockets, devices and anonymous inodes change times too;
+	// they are not the container's files.
+	u32 mode = BPF_CORE_READ(inode, i_mode);
+	u32 type = mode & S_IFMT;
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+		return 0;
+	// A file being created has no name yet; its directory's change is
+	// reported instead.
+	struct hlist_node *alias = BPF_CORE_READ(inode, i_dentry.first);
+	if (!alias)
+		return 0;
+	struct dentry *d = (struct dentry *)((void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias));
+	u32 kind = type == S_IFDIR ? KIND_DIR_MODIFY : KIND_MODIFY;
+	// Deduplicated first: a file written page by page comes here for each
+	// new page, and a repeat should cost no more than this lookup. The key
+	// is the dentry, the file's name in its directory, rather than the
+	// inode: a file written to a temporary name and renamed, or created
+	// and removed, over and over, is a new inode each time under the same
+	// dentry (unlink leaves it in the cache, negative, for the next
+	// create to reuse).
+	struct key k = {
+		.mntns = ns,
+		.kind = kind,
+		.gen = st->gen,
+		.exe = (u64)t->mm->exe_file->f_inode,
+		.base = (u64)d,
+	};
+	u32 repeats = 0;
+	if (dedup_window_jiffies && suppress(&k, &repeats))
+		return 0;
+	u32 zero = 0;
+	struct modify_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	start((struct short_event *)e, ns, kind);
+	e->h.repeats = repeats;
+	fill_head(&e->h, t, -1, bpf_ktime_get_ns());
+	e->h.flags = mode;
+	e->h.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	u64 n = names(e, d);
+	e->h.path_len = n;
+	barrier_var(n);
+	if (n > NAMES_LEN)
+		n = NAMES_LEN;
+	u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, sizeof(e->h) + n, flags)) {
+		count(COUNTER_DROPS);
+		if (dedup_window_jiffies) // so that the next change is reported
+			bpf_map_delete_elem(&seen, &k);
+	}
+	return 0;
+}
+
+// inode_set_ctime_to_ts also runs when a file system loads an inode from
+// disk, with the ctime it had: only a ctime of about now is a change.
+SEC("tp_btf/inode_set_ctime_to_ts")
+int BPF_PROG(vigil_ctime_set, struct inode *inode, struct timespec64 *ts)
+{
+	s64 now = (s64)bpf_ktime_get_tai_ns() + tai_to_realtime_ns;
+	s64 at = ts->tv_sec * 1000000000LL + ts->tv_nsec;
+	s64 d = now - at;
+	if (d > 2000000000LL || d < -2000000000LL)
+		return 0;
+	return modified(inode);
+}
+
+// The multigrain file systems (ext4, xfs, btrfs, tmpfs) set a changed
+// ctime by exchanging its nanoseconds, which this tracepoint reports.
+SEC("tp_btf/ctime_ns_xchg")
+int BPF_PROG(vigil_ctime_xchg, struct inode *inode, u32 old, u32 new, u32 cur)
+{
+	return modified(inode);
+}
+
+SEC("tp_btf/writeback_mark_inode_dirty")
+int BPF_PROG(vigil_dirty, struct inode *inode, int flags)
+{
+	if (!bpf_core_enum_value_exists(enum inode_state_flags_t, I_DIRTY_PAGES))
+		return 0;
+	if (!(flags & bpf_core_enum_value(enum inode_state_flags_t, I_DIRTY_PAGES)))
+		return 0;
+	return modified(inode);
 }

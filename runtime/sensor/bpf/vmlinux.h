@@ -135,6 +135,37 @@ struct nsproxy {
 
 struct dentry;
 
+struct hlist_node {
+	struct hlist_node *next;
+	struct hlist_node **pprev;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
+struct qstr {
+	const unsigned char *name;
+};
+
+/* Fields in anonymous unions are declared flat: CO-RE finds them by name. */
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	union {
+		struct hlist_node d_alias;
+	} d_u;
+};
+
+struct super_block {
+	u32 s_dev; /* dev_t: major << 20 | minor */
+};
+
+struct timespec64 {
+	s64 tv_sec;
+	long tv_nsec;
+};
+
 struct path {
 	struct dentry *dentry;
 };
@@ -148,6 +179,8 @@ struct user_namespace;
 
 struct inode {
 	umode_t i_mode;
+	struct super_block *i_sb;
+	struct hlist_head i_dentry;
 };
 
 struct file {
@@ -216,5 +249,11 @@ struct socket {
 };
 
 #pragma clang attribute pop
+
+/* Its values changed in Linux 6.12 (I_DIRTY_PAGES was 1 << 2); CO-RE reads
+ * the running kernel's. */
+enum inode_state_flags_t {
+	I_DIRTY_PAGES = 64,
+};
 
 #endif /* __VMLINUX_H__ */

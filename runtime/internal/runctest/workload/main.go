@@ -14,6 +14,8 @@
 //	workload append N         write 64 bytes at the start of /data/append
 //	                          N times through one open file; print
 //	                          ns=... cpu=...
+//	workload churn N          create /data/churn, write 64 bytes to it and
+//	                          remove it, N times; print ns=... cpu=...
 //	workload spray N          try to open N distinct files /data/missing/I
 //	                          for writing (each fails: no directory), one
 //	                          new event each; print ns=... cpu=...
@@ -32,7 +34,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: workload serve|probe|exec|connect|flood|append|spray ...")
+		fail("usage: workload serve|probe|exec|connect|flood|append|churn|spray ...")
 	}
 	switch os.Args[1] {
 	case "serve":
@@ -65,6 +67,19 @@ func main() {
 		timed(func(n int) {
 			for i := 0; i < n; i++ {
 				syscall.Pwrite(fd, buf, 0)
+			}
+		})
+	case "churn":
+		buf := make([]byte, 64)
+		timed(func(n int) {
+			for i := 0; i < n; i++ {
+				fd, err := syscall.Open("/data/churn", syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC, 0o644)
+				if err != nil {
+					fail(err.Error())
+				}
+				syscall.Write(fd, buf)
+				syscall.Close(fd)
+				syscall.Unlink("/data/churn")
 			}
 		})
 	case "spray":

@@ -1,0 +1,156 @@
+//go:build linux
+
+package sensor
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/sys/mountinfo"
+)
+
+// mountTable turns where a changed file is in its file system (the device
+// and the names up to that file system's root, as the light backend's BPF
+// file programs report it) into its path in one container, through the
+// container's mounts: a mount of device D whose root in D is R, mounted at
+// P, shows D's file R/x at P/x. A device the container has no mount of is
+// not the container's file: under overlayfs, each write in the container
+// changes the overlay's file, which maps, and the upper layer's, which
+// lives on a host file system the container does not see.
+type mountTable struct {
+	pid int
+
+	mu     sync.Mutex
+	mounts []mountEntry // longest root first
+	loaded time.Time
+}
+
+type mountEntry struct {
+	major, minor int
+	root         string // the mount's root within its file system
+	point        string // where it is mounted in the container
+}
+
+// reloadEvery bounds how often a device the table does not know makes it
+// read the container's mounts again (it may have mounted something since).
+const reloadEvery = 2 * time.Second
+
+func newMountTable(pid int) (*mountTable, error) {
+	t := &mountTable{pid: pid}
+	if err := t.load(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *mountTable) load() error {
+	f, err := os.Open("/proc/" + strconv.Itoa(t.pid) + "/mountinfo")
+	if err != nil {
+		return fmt.Errorf("mounts of PID %d: %w", t.pid, err)
+	}
+	defer f.Close()
+	ms, err := mountinfo.GetMountsFromReader(f, nil)
+	if err != nil {
+		return fmt.Errorf("mounts of PID %d: %w", t.pid, err)
+	}
+	t.mounts, t.loaded = mountEntries(ms), time.Now()
+	return nil
+}
+
+// mountEntries keeps the mounts that hold files, longest root first so
+// that the first match is the closest one.
+func mountEntries(ms []*mountinfo.Info) []mountEntry {
+	var out []mountEntry
+	for _, m := range ms {
+		if pseudoFS[m.FSType] {
+			continue
+		}
+		out = append(out, mountEntry{major: m.Major, minor: m.Minor, root: m.Root, point: m.Mountpoint})
+	}
+	slices.SortStableFunc(out, func(a, b mountEntry) int { return len(b.root) - len(a.root) })
+	return out
+}
+
+// resolve returns the container path of a file given the device (kernel
+// encoding, major << 20 | minor) and its names, leaf first; complete says
+// whether the names reach the file system's root. Names that stop short of
+// the root (a path deeper than the sensor reads) give "/…/" and the names
+// read, on a device the container has mounted: still reported, as a path
+// no profile holds, rather than dropped where an attacker could hide.
+func (t *mountTable) resolve(dev uint32, names []string, complete bool) (string, bool) {
+	major, minor := int(dev>>20), int(dev&0xfffff)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := resolveIn(t.mounts, major, minor, names, complete)
+	if !ok && time.Since(t.loaded) >= reloadEvery && t.load() == nil {
+		p, ok = resolveIn(t.mounts, major, minor, names, complete)
+	}
+	return p, ok
+}
+
+func resolveIn(mounts []mountEntry, major, minor int, names []string, complete bool) (string, bool) {
+	var b strings.Builder
+	for i := len(names) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(names[i])
+	}
+	fsPath := b.String()
+	if fsPath == "" {
+		fsPath = "/"
+	}
+	for _, m := range mounts {
+		if m.major != major || m.minor != minor {
+			continue
+		}
+		if !complete {
+			return "/…" + fsPath, true
+		}
+		rest, ok := under(fsPath, m.root)
+		if !ok {
+			continue
+		}
+		if rest == "" {
+			return m.point, true
+		}
+		return strings.TrimSuffix(m.point, "/") + rest, true
+	}
+	return "", false
+}
+
+// under returns what p has beyond root ("" when p is root, else starting
+// with "/"), and whether p is root or below it.
+func under(p, root string) (string, bool) {
+	if root == "/" {
+		if p == "/" {
+			return "", true
+		}
+		return p, true
+	}
+	if p == root {
+		return "", true
+	}
+	if strings.HasPrefix(p, root) && p[len(root)] == '/' {
+		return p[len(root):], true
+	}
+	return "", false
+}
+
+// splitNames splits a record's names, each ending in a NUL. A last name
+// without its NUL was cut by the record's end and is left out.
+func splitNames(b []byte) []string {
+	var names []string
+	for len(b) > 0 {
+		i := slices.Index(b, 0)
+		if i < 0 {
+			break
+		}
+		names = append(names, string(b[:i]))
+		b = b[i+1:]
+	}
+	return names
+}
