@@ -172,12 +172,15 @@ Sensors (--backend):
   ebpf      the default (fanotify when eBPF cannot load). Traces syscall
             entry, so it sees every attempt, failed ones included, and
             costs a syscall-bound process 10-20% more CPU.
-  light     attaches nothing to syscalls (0-4%): exec from the scheduler,
-            sockets from cgroup hooks, writes from fanotify when the written
-            file is closed, and new syscalls only for a container run with
-            'vigil runtime generate --format seccomp --complain' (the
-            kernel logs the syscalls the profile lacks). It does not see
-            unlink, chmod, rename, mkdir or failed opens.
+  light     attaches nothing to syscalls (0-1%, up to 5% for a loop that
+            creates and removes files): exec from the scheduler, sockets
+            from cgroup hooks, file changes (writes, creation, removal,
+            chmod, rename) from the kernel's timestamp tracepoints, and new
+            syscalls only for a container run with 'vigil runtime generate
+            --format seccomp --complain' (the kernel logs the syscalls the
+            profile lacks). It sees what changed, not attempts: no failed
+            opens. Before Linux 6.13 file writes come from fanotify when
+            the file is closed, without unlink, chmod, rename or mkdir.
   fanotify  no eBPF: exec and writes from fanotify, sockets from /proc.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -107,6 +107,8 @@ func TestLearner(t *testing.T) {
 		{Kind: event.Exec, Path: "/app/run.sh", Interp: "/bin/sh"},
 		{Kind: event.Open, Path: "/data/x"},
 		{Kind: event.Mkdir, Path: "/data/sub"},
+		{Kind: event.Modify, Path: "/var/log/app.log"},
+		{Kind: event.DirModify, Path: "/tmp/"}, // entries of /tmp itself changed
 		{Kind: event.Open, Path: "relative/unresolved"},
 		{Kind: event.Listen, Proto: "tcp", Addr: ap("0.0.0.0:8080")},
 		{Kind: event.Bind, Proto: "tcp", Addr: ap("0.0.0.0:9090")}, // tcp bind without listen: no port
@@ -143,7 +145,7 @@ func TestLearner(t *testing.T) {
 			{Path: "/bin/date", Target: "/bin/busybox", SHA256: strings.Repeat("b", 64)},
 			{Path: "/bin/sh", SHA256: strings.Repeat("a", 64)},
 		},
-		WriteDirs:    []string{"/data"},
+		WriteDirs:    []string{"/data", "/tmp", "/var/log"},
 		Listen:       []Port{{"tcp", 8080}, {"udp", 5353}},
 		Peers:        []Peer{{"tcp", "10.0.0.5:5432"}, {"unix", "/run/app.sock"}},
 		Syscalls:     []string{tab.Name(0), tab.Name(1), "syscall_100000"},

@@ -87,6 +87,35 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
 			}},
 		}, []int{63}},
+		// Light under overlayfs, as container engines run containers:
+		// each change is also one to the upper layer's file on the host's
+		// file system, which the container does not mount, and must not
+		// be reported under a host path.
+		{"light-overlay", sensor.Options{}, logUname, []want{
+			{"exec /bin/date with argv", func(e event.Event) bool {
+				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
+			}},
+			{"exec of the attacker's shell", execOf("/bin/sh")},
+			// From the timestamp tracepoints: changes, whoever made them,
+			// a removal too, and a creation as its directory's change.
+			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Modify && e.Path == "/data/state" }},
+			{"write /etc/evil by the shell", func(e event.Event) bool {
+				return e.Kind == event.Modify && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
+			}},
+			{"creation in /etc", func(e event.Event) bool { return e.Kind == event.DirModify && e.Path == "/etc" }},
+			{"removal of /tmp/gone by rm", func(e event.Event) bool {
+				return e.Kind == event.Modify && e.Path == "/tmp/gone" && e.Proc.Comm == "rm"
+			}},
+			{"connect tcp 127.0.0.1:8080", func(e event.Event) bool {
+				return e.Kind == event.Connect && e.Proto == "tcp" && e.Addr.String() == "127.0.0.1:8080"
+			}},
+			{"bind tcp 7777", func(e event.Event) bool {
+				return e.Kind == event.Bind && e.Proto == "tcp" && e.Addr.Port() == 7777
+			}},
+			{"listen tcp 7777", func(e event.Event) bool {
+				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
+			}},
+		}, []int{63}},
 		// Light on a kernel without the timestamp tracepoints: file
 		// writes from fanotify, reported at close.
 		{"light-fanotify", sensor.Options{FanotifyWrites: true}, logUname, []want{
@@ -109,11 +138,11 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 		}, nil},
 	} {
 		t.Run(tc.backend, func(t *testing.T) {
-			backend, _, _ := strings.Cut(tc.backend, "-")
+			backend, variant, _ := strings.Cut(tc.backend, "-")
 			if backend == "light" {
 				runctest.AuditDaemon(t)
 			}
-			c := runctest.Start(t, runctest.Config{Seccomp: tc.seccomp})
+			c := runctest.Start(t, runctest.Config{Seccomp: tc.seccomp, Overlay: variant == "overlay"})
 			info, err := container.Find(c.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -149,6 +178,9 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 					}
 					if strings.Contains(e.Path, "host-write") {
 						t.Errorf("host process reported: %+v", e)
+					}
+					if strings.Contains(e.Path, c.Bundle) || strings.HasPrefix(e.Path, "/…") {
+						t.Errorf("event outside the container's view: %+v", e)
 					}
 					pending = slices.DeleteFunc(pending, func(w want) bool { return w.ok(e) })
 				case <-ctx.Done():

@@ -90,6 +90,16 @@ type sensorNsState struct {
 	Gen      uint64
 }
 
+type sensorRecentSlots struct {
+	_ structs.HostLayout
+	S [8]struct {
+		_       structs.HostLayout
+		K       sensorKey
+		Last    uint64
+		Repeats uint64
+	}
+}
+
 type sensorSeen struct {
 	_       structs.HostLayout
 	Last    uint64
@@ -104,6 +114,7 @@ const (
 	sensorMapCounters           = "counters"
 	sensorMapEvents             = "events"
 	sensorMapPids               = "pids"
+	sensorMapRecent             = "recent"
 	sensorMapScratch            = "scratch"
 	sensorMapSeen               = "seen"
 	sensorMapWatched            = "watched"
@@ -190,6 +201,7 @@ type sensorMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
 	Pids     *ebpf.MapSpec `ebpf:"pids"`
+	Recent   *ebpf.MapSpec `ebpf:"recent"`
 	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
 	Seen     *ebpf.MapSpec `ebpf:"seen"`
 	Watched  *ebpf.MapSpec `ebpf:"watched"`
@@ -230,6 +242,7 @@ type sensorMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
 	Pids     *ebpf.Map `ebpf:"pids"`
+	Recent   *ebpf.Map `ebpf:"recent"`
 	Scratch  *ebpf.Map `ebpf:"scratch"`
 	Seen     *ebpf.Map `ebpf:"seen"`
 	Watched  *ebpf.Map `ebpf:"watched"`
@@ -241,6 +254,7 @@ func (m *sensorMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.Pids,
+		m.Recent,
 		m.Scratch,
 		m.Seen,
 		m.Watched,

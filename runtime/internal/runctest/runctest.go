@@ -238,6 +238,10 @@ type Config struct {
 	// the bundle. It is a file because a detached container keeps its
 	// stdio open, and exec would wait forever copying from a pipe.
 	Log *os.File
+	// Overlay makes the root file system an overlayfs mount, as container
+	// engines make it: the busybox tree is its lower layer, and writes go
+	// to an upper directory on the host's file system.
+	Overlay bool
 }
 
 // AddCapabilities returns a Config.Mutate that gives the container's
@@ -292,11 +296,38 @@ func NewBundle(t testing.TB, cfg Config) *Container {
 	Require(t)
 	bundle := t.TempDir()
 	rootfs := filepath.Join(bundle, "rootfs")
-	Rootfs(t, rootfs)
+	if cfg.Overlay {
+		overlay(t, bundle, rootfs)
+	} else {
+		Rootfs(t, rootfs)
+	}
 	id := NewID(t)
 	c := &Container{ID: id, Bundle: bundle, Rootfs: rootfs, Cgroup: "/vigil-test/" + id, t: t, log: cfg.Log}
 	c.writeConfig(t, cfg)
 	return c
+}
+
+// overlay mounts an overlayfs at rootfs whose lower layer is a fresh root
+// file system, unmounted when the test ends (after the container is
+// deleted: cleanups run last first).
+func overlay(t testing.TB, bundle, rootfs string) {
+	t.Helper()
+	lower, upper, work := filepath.Join(bundle, "lower"), filepath.Join(bundle, "upper"), filepath.Join(bundle, "work")
+	Rootfs(t, lower)
+	for _, d := range []string{upper, work, rootfs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
+		Skip(t, "mount overlayfs: "+err.Error())
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount overlay %s: %v", rootfs, err)
+		}
+	})
 }
 
 // Create runs `runc create` for a bundle from NewBundle and brings up the

@@ -251,11 +251,16 @@ struct {
 	__type(value, u64);
 } counters SEC(".maps");
 
-static __always_inline void count(u32 c)
+static __always_inline void count_n(u32 c, u64 d)
 {
 	u64 *n = bpf_map_lookup_elem(&counters, &c);
 	if (n)
-		__sync_fetch_and_add(n, 1); // per CPU, but programs can be preempted
+		__sync_fetch_and_add(n, d); // per CPU, but programs can be preempted
+}
+
+static __always_inline void count(u32 c)
+{
+	count_n(c, 1);
 }
 
 static __always_inline u32 task_mntns(struct task_struct *t)
@@ -454,14 +459,17 @@ static __always_inline u64 hash(struct short_event *e, bool sock, u64 len)
 // suppress reports whether the event keyed k repeats one reported less
 // than dedup_window_jiffies ago, counting it if so; otherwise it records it as
 // reported now and sets *repeats to the repeats folded since the last report.
-static __always_inline bool suppress(struct key *k, u32 *repeats)
+// *last is set to when it was last reported.
+static __always_inline bool suppress(struct key *k, u32 *repeats, u64 *last)
 {
 	u64 now = bpf_jiffies64();
+	*last = now;
 	struct seen *s = bpf_map_lookup_elem(&seen, k);
 	if (s) {
 		if (now - s->last < dedup_window_jiffies) {
 			__sync_fetch_and_add(&s->repeats, 1);
 			count(COUNTER_SUPPRESSED);
+			*last = s->last;
 			return true;
 		}
 		// Subtract what was read rather than store 0: other CPUs may
@@ -496,7 +504,8 @@ static __always_inline int report(struct short_event *e, struct task_struct *t, 
 		k.exe = (u64)t->mm->exe_file->f_inode;
 		k.base = base;
 		k.what = hash(e, sock, n);
-		if (suppress(&k, &e->h.repeats))
+		u64 last;
+		if (suppress(&k, &e->h.repeats, &last))
 			return 0;
 	}
 	fill_head(&e->h, t, nr, bpf_ktime_get_ns());
@@ -801,6 +810,65 @@ struct {
 	__type(value, struct modify_event);
 } scratch SEC(".maps");
 
+// recent is a small per-CPU cache in front of `seen` for the file
+// programs. A workload that creates, writes and removes files in a loop
+// brings them here several times an iteration, nearly always for a change
+// already reported; a lookup in the shared LRU map (hashing a 40-byte key,
+// an atomic add on a shared line) was most of what that cost. A slot holds
+// a key, when its `seen` entry was last reported, and the repeats counted
+// here since, which it adds to the entry before the slot is reused or the
+// window ends, so that the next report carries them.
+#define RECENT 8
+
+struct recent_slot {
+	struct key k;
+	u64 last;
+	u64 repeats;
+};
+
+struct recent_slots {
+	struct recent_slot s[RECENT];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct recent_slots);
+} recent SEC(".maps");
+
+static __always_inline bool same_key(struct key *a, struct key *b)
+{
+	u64 *x = (u64 *)a, *y = (u64 *)b;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+// suppress_recent is suppress with the recent cache in front.
+static __always_inline bool suppress_recent(struct key *k, u32 *repeats)
+{
+	u32 zero = 0;
+	u64 last;
+	struct recent_slots *rs = bpf_map_lookup_elem(&recent, &zero);
+	if (!rs)
+		return suppress(k, repeats, &last);
+	struct recent_slot *r = &rs->s[(k->base >> 6) & (RECENT - 1)];
+	if (bpf_jiffies64() - r->last < dedup_window_jiffies && same_key(&r->k, k)) {
+		r->repeats++;
+		return true;
+	}
+	if (r->repeats) {
+		struct seen *s = bpf_map_lookup_elem(&seen, &r->k);
+		if (s)
+			__sync_fetch_and_add(&s->repeats, r->repeats);
+		count_n(COUNTER_SUPPRESSED, r->repeats);
+		r->repeats = 0;
+	}
+	bool sup = suppress(k, repeats, &last);
+	r->k = *k;
+	r->last = last;
+	return sup;
+}
+
 // Realtime minus TAI, in nanoseconds, set by user space before load: BPF
 // can read CLOCK_TAI but not CLOCK_REALTIME, which timestamps are in.
 const volatile s64 tai_to_realtime_ns = 0;
@@ -838,12 +906,16 @@ static __always_inline int modified(struct inode *inode)
 		return 0;
 	// Pipes, sockets, devices and anonymous inodes change times too;
 	// they are not the container's files.
-	u32 mode = BPF_CORE_READ(inode, i_mode);
+	// inode is a tracepoint argument the verifier trusts: read directly,
+	// not through bpf_probe_read_kernel calls, on this hot path.
+	u32 mode = inode->i_mode;
 	u32 type = mode & S_IFMT;
 	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
 		return 0;
 	// A file being created has no name yet; its directory's change is
 	// reported instead.
+	// Read as a number (bpf_probe_read_kernel), not a pointer: it becomes
+	// part of the deduplication key, hashed and shifted.
 	struct hlist_node *alias = BPF_CORE_READ(inode, i_dentry.first);
 	if (!alias)
 		return 0;
@@ -864,7 +936,7 @@ static __always_inline int modified(struct inode *inode)
 		.base = (u64)d,
 	};
 	u32 repeats = 0;
-	if (dedup_window_jiffies && suppress(&k, &repeats))
+	if (dedup_window_jiffies && suppress_recent(&k, &repeats))
 		return 0;
 	u32 zero = 0;
 	struct modify_event *e = bpf_map_lookup_elem(&scratch, &zero);
@@ -874,7 +946,7 @@ static __always_inline int modified(struct inode *inode)
 	e->h.repeats = repeats;
 	fill_head(&e->h, t, -1, bpf_ktime_get_ns());
 	e->h.flags = mode;
-	e->h.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->h.dev = inode->i_sb->s_dev;
 	u64 n = names(e, d);
 	e->h.path_len = n;
 	barrier_var(n);
@@ -912,12 +984,18 @@ int BPF_PROG(vigil_ctime_xchg, struct inode *inode, u32 old, u32 new, u32 cur)
 	return modified(inode);
 }
 
+// A file's pages are dirtied one by one as it is written, and each calls
+// this; only the first since the file was last written back, when the
+// inode is not dirty yet, can be news.
 SEC("tp_btf/writeback_mark_inode_dirty")
 int BPF_PROG(vigil_dirty, struct inode *inode, int flags)
 {
 	if (!bpf_core_enum_value_exists(enum inode_state_flags_t, I_DIRTY_PAGES))
 		return 0;
-	if (!(flags & bpf_core_enum_value(enum inode_state_flags_t, I_DIRTY_PAGES)))
+	u32 pages = bpf_core_enum_value(enum inode_state_flags_t, I_DIRTY_PAGES);
+	if (!(flags & pages))
+		return 0;
+	if (bpf_core_field_exists(inode->i_state) && (inode->i_state & pages))
 		return 0;
 	return modified(inode);
 }

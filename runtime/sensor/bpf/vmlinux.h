@@ -88,6 +88,12 @@ struct bpf_sock_addr {
 	__u32 protocol;
 };
 
+/* Its values changed in Linux 6.12 (I_DIRTY_PAGES was 1 << 2); CO-RE reads
+ * the running kernel's. */
+enum inode_state_flags_t {
+	I_DIRTY_PAGES = 64,
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct pt_regs {
@@ -180,6 +186,7 @@ struct user_namespace;
 struct inode {
 	umode_t i_mode;
 	struct super_block *i_sb;
+	enum inode_state_flags_t i_state;
 	struct hlist_head i_dentry;
 };
 
@@ -250,10 +257,5 @@ struct socket {
 
 #pragma clang attribute pop
 
-/* Its values changed in Linux 6.12 (I_DIRTY_PAGES was 1 << 2); CO-RE reads
- * the running kernel's. */
-enum inode_state_flags_t {
-	I_DIRTY_PAGES = 64,
-};
 
 #endif /* __VMLINUX_H__ */
