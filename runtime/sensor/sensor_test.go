@@ -37,6 +37,31 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 		Architectures: []specs.Arch{specs.ArchX86_64},
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"uname"}, Action: specs.ActLog}},
 	}
+	lightWants := []want{
+		{"exec /bin/date with argv", func(e event.Event) bool {
+			return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
+		}},
+		{"exec of the attacker's shell", execOf("/bin/sh")},
+		// From the timestamp tracepoints: changes, whoever made them,
+		// a removal too, and a creation as its directory's change.
+		{"write /data/state", func(e event.Event) bool { return e.Kind == event.Modify && e.Path == "/data/state" }},
+		{"write /etc/evil by the shell", func(e event.Event) bool {
+			return e.Kind == event.Modify && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
+		}},
+		{"creation in /etc", func(e event.Event) bool { return e.Kind == event.DirModify && e.Path == "/etc" }},
+		{"removal of /tmp/gone by rm", func(e event.Event) bool {
+			return e.Kind == event.Modify && e.Path == "/tmp/gone" && e.Proc.Comm == "rm"
+		}},
+		{"connect tcp 127.0.0.1:8080", func(e event.Event) bool {
+			return e.Kind == event.Connect && e.Proto == "tcp" && e.Addr.String() == "127.0.0.1:8080"
+		}},
+		{"bind tcp 7777", func(e event.Event) bool {
+			return e.Kind == event.Bind && e.Proto == "tcp" && e.Addr.Port() == 7777
+		}},
+		{"listen tcp 7777", func(e event.Event) bool {
+			return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
+		}},
+	}
 	for _, tc := range []struct {
 		backend  string
 		opts     sensor.Options
@@ -62,60 +87,12 @@ func TestSensorSeesContainerActivity(t *testing.T) {
 				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
 			}},
 		}, []int{42, 59}}, // connect and execve on x86-64: both happened
-		{"light", sensor.Options{}, logUname, []want{
-			{"exec /bin/date with argv", func(e event.Event) bool {
-				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
-			}},
-			{"exec of the attacker's shell", execOf("/bin/sh")},
-			// From the timestamp tracepoints: changes, whoever made them,
-			// a removal too, and a creation as its directory's change.
-			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Modify && e.Path == "/data/state" }},
-			{"write /etc/evil by the shell", func(e event.Event) bool {
-				return e.Kind == event.Modify && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
-			}},
-			{"creation in /etc", func(e event.Event) bool { return e.Kind == event.DirModify && e.Path == "/etc" }},
-			{"removal of /tmp/gone by rm", func(e event.Event) bool {
-				return e.Kind == event.Modify && e.Path == "/tmp/gone" && e.Proc.Comm == "rm"
-			}},
-			{"connect tcp 127.0.0.1:8080", func(e event.Event) bool {
-				return e.Kind == event.Connect && e.Proto == "tcp" && e.Addr.String() == "127.0.0.1:8080"
-			}},
-			{"bind tcp 7777", func(e event.Event) bool {
-				return e.Kind == event.Bind && e.Proto == "tcp" && e.Addr.Port() == 7777
-			}},
-			{"listen tcp 7777", func(e event.Event) bool {
-				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
-			}},
-		}, []int{63}},
+		{"light", sensor.Options{}, logUname, lightWants, []int{63}},
 		// Light under overlayfs, as container engines run containers:
 		// each change is also one to the upper layer's file on the host's
 		// file system, which the container does not mount, and must not
 		// be reported under a host path.
-		{"light-overlay", sensor.Options{}, logUname, []want{
-			{"exec /bin/date with argv", func(e event.Event) bool {
-				return e.Kind == event.Exec && e.Path == "/bin/date" && slices.Equal(e.Proc.Args, []string{"/bin/date"})
-			}},
-			{"exec of the attacker's shell", execOf("/bin/sh")},
-			// From the timestamp tracepoints: changes, whoever made them,
-			// a removal too, and a creation as its directory's change.
-			{"write /data/state", func(e event.Event) bool { return e.Kind == event.Modify && e.Path == "/data/state" }},
-			{"write /etc/evil by the shell", func(e event.Event) bool {
-				return e.Kind == event.Modify && e.Path == "/etc/evil" && e.Proc.Exe == "/bin/sh" && slices.Contains(e.Proc.Args, "-c")
-			}},
-			{"creation in /etc", func(e event.Event) bool { return e.Kind == event.DirModify && e.Path == "/etc" }},
-			{"removal of /tmp/gone by rm", func(e event.Event) bool {
-				return e.Kind == event.Modify && e.Path == "/tmp/gone" && e.Proc.Comm == "rm"
-			}},
-			{"connect tcp 127.0.0.1:8080", func(e event.Event) bool {
-				return e.Kind == event.Connect && e.Proto == "tcp" && e.Addr.String() == "127.0.0.1:8080"
-			}},
-			{"bind tcp 7777", func(e event.Event) bool {
-				return e.Kind == event.Bind && e.Proto == "tcp" && e.Addr.Port() == 7777
-			}},
-			{"listen tcp 7777", func(e event.Event) bool {
-				return e.Kind == event.Listen && e.Proto == "tcp" && e.Addr.Port() == 7777
-			}},
-		}, []int{63}},
+		{"light-overlay", sensor.Options{}, logUname, lightWants, []int{63}},
 		// Light on a kernel without the timestamp tracepoints: file
 		// writes from fanotify, reported at close.
 		{"light-fanotify", sensor.Options{FanotifyWrites: true}, logUname, []want{
