@@ -151,8 +151,10 @@ func newEBPF(opts Options, light bool) (Sensor, error) {
 	unused := slices.Concat(lightPrograms, filePrograms)
 	if light {
 		unused = fullPrograms
-		err := errors.New("asked for (Options.FanotifyWrites)")
-		if !opts.FanotifyWrites {
+		var err error
+		if opts.FanotifyWrites {
+			err = errors.New("Options.FanotifyWrites is set")
+		} else {
 			err = s.useFilePrograms(spec)
 		}
 		if err != nil {
@@ -304,33 +306,37 @@ func (s *ebpfSensor) Watch(t Target) error {
 	if s.writers[t.MntNS] != nil || s.mounts[t.MntNS] != nil {
 		return nil
 	}
-	if s.fileProgs {
-		if t.PID <= 0 {
-			s.maps.Watched.Delete(t.MntNS)
-			return fmt.Errorf("watch mount namespace %d: the light sensor needs a container PID to read its mounts", t.MntNS)
-		}
-		m, err := newMountTable(t.PID)
-		if err != nil {
-			s.maps.Watched.Delete(t.MntNS)
-			return fmt.Errorf("watch file changes in mount namespace %d: %w", t.MntNS, err)
-		}
-		s.mounts[t.MntNS] = m
-	} else {
-		w, err := newWriteWatcher(t, s.window)
-		if err != nil {
-			s.maps.Watched.Delete(t.MntNS)
-			return fmt.Errorf("watch writes in mount namespace %d: %w", t.MntNS, err)
-		}
-		s.writers[t.MntNS] = w
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			w.run(&s.procs, s.send, func() { s.writeDrops.Add(1) })
-		}()
+	if err := s.watchFiles(t); err != nil {
+		s.maps.Watched.Delete(t.MntNS)
+		return fmt.Errorf("watch file changes in mount namespace %d: %w", t.MntNS, err)
 	}
 	if s.seccomp != nil {
 		s.seccomp.watch(t.MntNS)
 	}
+	return nil
+}
+
+// watchFiles starts light's file watching of t: its mounts, which the file
+// programs' records are resolved through, or a fanotify group.
+func (s *ebpfSensor) watchFiles(t Target) error {
+	if s.fileProgs {
+		m, err := newMountTable(t)
+		if err != nil {
+			return err
+		}
+		s.mounts[t.MntNS] = m
+		return nil
+	}
+	w, err := newWriteWatcher(t, s.window)
+	if err != nil {
+		return err
+	}
+	s.writers[t.MntNS] = w
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		w.run(&s.procs, s.send, func() { s.writeDrops.Add(1) })
+	}()
 	return nil
 }
 

@@ -40,36 +40,48 @@ type mountEntry struct {
 // read the container's mounts again (it may have mounted something since).
 const reloadEvery = 2 * time.Second
 
-func newMountTable(pid int) (*mountTable, error) {
-	t := &mountTable{pid: pid}
-	if err := t.load(); err != nil {
+func newMountTable(t Target) (*mountTable, error) {
+	if t.PID <= 0 {
+		return nil, fmt.Errorf("the light sensor needs a container PID to read its mounts")
+	}
+	m := &mountTable{pid: t.PID}
+	if err := m.load(); err != nil {
 		return nil, err
 	}
-	return t, nil
+	return m, nil
 }
 
 func (t *mountTable) load() error {
-	f, err := os.Open("/proc/" + strconv.Itoa(t.pid) + "/mountinfo")
+	ms, err := fileMounts(t.pid)
 	if err != nil {
-		return fmt.Errorf("mounts of PID %d: %w", t.pid, err)
-	}
-	defer f.Close()
-	ms, err := mountinfo.GetMountsFromReader(f, nil)
-	if err != nil {
-		return fmt.Errorf("mounts of PID %d: %w", t.pid, err)
+		return err
 	}
 	t.mounts, t.loaded = mountEntries(ms), time.Now()
 	return nil
 }
 
-// mountEntries keeps the mounts that hold files, longest root first so
-// that the first match is the closest one.
+// fileMounts returns the mounts of a process that hold files: those not on
+// a pseudo file system.
+func fileMounts(pid int) ([]*mountinfo.Info, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("mounts of PID %d: %w", pid, err)
+	}
+	defer f.Close()
+	ms, err := mountinfo.GetMountsFromReader(f, func(m *mountinfo.Info) (skip, stop bool) {
+		return pseudoFS[m.FSType], false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mounts of PID %d: %w", pid, err)
+	}
+	return ms, nil
+}
+
+// mountEntries orders mounts longest root first, so that the first match
+// is the closest one.
 func mountEntries(ms []*mountinfo.Info) []mountEntry {
 	var out []mountEntry
 	for _, m := range ms {
-		if pseudoFS[m.FSType] {
-			continue
-		}
 		out = append(out, mountEntry{major: m.Major, minor: m.Minor, root: m.Root, point: m.Mountpoint})
 	}
 	slices.SortStableFunc(out, func(a, b mountEntry) int { return len(b.root) - len(a.root) })

@@ -3,6 +3,7 @@
 package sensor
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,10 +13,9 @@ import (
 
 func TestResolveIn(t *testing.T) {
 	// A runc container whose root is a host directory, with a bind mount
-	// of another host directory, a tmpfs and /proc; and an overlayfs one.
+	// of another host directory and a tmpfs; and an overlayfs one.
 	runc := mountEntries([]*mountinfo.Info{
 		{Major: 254, Minor: 0, Root: "/tmp/c1/rootfs", Mountpoint: "/", FSType: "ext4"},
-		{Major: 0, Minor: 22, Root: "/", Mountpoint: "/proc", FSType: "proc"},
 		{Major: 254, Minor: 0, Root: "/tmp/c1/data", Mountpoint: "/data", FSType: "ext4"},
 		{Major: 0, Minor: 40, Root: "/", Mountpoint: "/run", FSType: "tmpfs"},
 	})
@@ -37,7 +37,6 @@ func TestResolveIn(t *testing.T) {
 		{"a sibling with a common prefix is not under the root", runc, 254 << 20, []string{"x", "rootfs2", "c1", "tmp"}, true, ""},
 		{"host file on the container's device", runc, 254 << 20, []string{"shadow", "etc"}, true, ""},
 		{"tmpfs", runc, 40, []string{"pid", "app"}, true, "/run/app/pid"},
-		{"pseudo file systems are left out", runc, 22, []string{"x"}, true, ""},
 		{"device not mounted", runc, 7<<20 | 3, []string{"a"}, true, ""},
 		{"overlay", overlay, 51, []string{"evil", "etc"}, true, "/etc/evil"},
 		{"overlay root", overlay, 51, nil, true, "/"},
@@ -51,6 +50,23 @@ func TestResolveIn(t *testing.T) {
 				t.Errorf("resolve %v on %d:%d = %q, %v; want %q", tc.names, tc.dev>>20, tc.dev&0xfffff, got, ok, tc.want)
 			}
 		})
+	}
+}
+
+func TestFileMountsLeavesPseudoFileSystemsOut(t *testing.T) {
+	ms, err := fileMounts(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := false
+	for _, m := range ms {
+		if pseudoFS[m.FSType] {
+			t.Errorf("pseudo file system kept: %s on %s", m.FSType, m.Mountpoint)
+		}
+		root = root || m.Mountpoint == "/"
+	}
+	if !root {
+		t.Errorf("no / among %d mounts", len(ms))
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilsec/vigil/runtime/container"
@@ -60,7 +59,7 @@ var pseudoFS = map[string]bool{
 
 func newWriteWatcher(t Target, window time.Duration) (*writeWatcher, error) {
 	if t.PID <= 0 {
-		return nil, fmt.Errorf("watch writes in mount namespace %d: the light sensor needs a container PID", t.MntNS)
+		return nil, fmt.Errorf("the light sensor needs a container PID to read its mounts")
 	}
 	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
 	if err != nil {
@@ -85,23 +84,14 @@ func newWriteWatcher(t Target, window time.Duration) (*writeWatcher, error) {
 // container planted on a mount point's path cannot send the mark to a host
 // mount.
 func (w *writeWatcher) markMounts(pid int) error {
-	proc := "/proc/" + strconv.Itoa(pid)
-	mi, err := os.Open(proc + "/mountinfo")
+	mounts, err := fileMounts(pid)
 	if err != nil {
-		return fmt.Errorf("mounts of PID %d: %w", pid, err)
+		return err
 	}
-	mounts, err := mountinfo.GetMountsFromReader(mi, nil)
-	mi.Close()
-	if err != nil {
-		return fmt.Errorf("mounts of PID %d: %w", pid, err)
-	}
-	root := proc + "/root"
+	root := "/proc/" + strconv.Itoa(pid) + "/root"
 	marked := 0
 	var firstErr error
 	for _, m := range mounts {
-		if pseudoFS[m.FSType] {
-			continue
-		}
 		f, err := container.OpenInRoot(root, m.Mountpoint)
 		if err == nil {
 			err = mark(w.f, unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, writeMask, f)
