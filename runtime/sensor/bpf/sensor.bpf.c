@@ -128,7 +128,7 @@ struct head {
 	char comm[16];
 	u32 mntns;
 	u32 kind;
-	u32 dev; // KIND_MODIFY: the file system (kernel dev_t, major << 20 | minor)
+	u32 dev; // KIND_MODIFY, KIND_DIR_MODIFY: the file system (kernel dev_t, major << 20 | minor)
 	u32 pad;
 	// The socket fields end the head, just before the path: together they
 	// are what a socket event is about, hashed as one run of words.
