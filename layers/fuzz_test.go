@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"testing"
+
+	"github.com/vigilsec/vigil/internal/testimage"
 )
 
 // FuzzWalk feeds arbitrary bytes as the top layer over a fixed base layer
@@ -22,7 +24,7 @@ func FuzzWalk(f *testing.F) {
 	}
 	for _, s := range seeds {
 		f.Add(s)
-		f.Add(gzipBytes(f, s))
+		f.Add(testimage.Gzip(f, s))
 		f.Add(zstdBytes(f, s))
 	}
 	lim := Limits{MaxLayerBytes: 64 << 20, MaxEntries: 10_000, MaxMemoryFile: 64, MaxCaptureBytes: 16 << 20}

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/klauspost/compress/gzip"
 )
 
 // ent is one tar entry of a test layer.
@@ -137,19 +136,6 @@ func blobOfLayer(t testing.TB, i int, l v1.Layer, c compression.Compression) Blo
 // rawBlob serves b as stored, with no digests to verify.
 func rawBlob(b []byte) Blob {
 	return Blob{Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
-}
-
-func gzipBytes(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func wantAll(string, fs.FileMode, int64, []byte) bool { return true }

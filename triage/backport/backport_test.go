@@ -1,9 +1,7 @@
 package backport
 
 import (
-	"bytes"
 	"flag"
-	"github.com/vigilsec/vigil/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +9,8 @@ import (
 	"testing/fstest"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/gzip"
-
+	"github.com/vigilsec/vigil/internal/golden"
+	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/layers"
 	"github.com/vigilsec/vigil/match"
@@ -380,9 +378,9 @@ func buildFS(t *testing.T, files []file) layers.FS {
 		case raw:
 			body = readTestdata(t, f.src)
 		case gzipped:
-			body = gz(t, readTestdata(t, f.src))
+			body = testimage.Gzip(t, readTestdata(t, f.src))
 		case truncated:
-			body = gz(t, readTestdata(t, f.src))
+			body = testimage.Gzip(t, readTestdata(t, f.src))
 			body = body[:len(body)-8]
 		}
 		if err := os.WriteFile(p, body, 0o644); err != nil {
@@ -406,19 +404,6 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-func gz(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // bombChangelog is a gzip file of well under 1 MiB that decompresses to
 // more than maxDecompressed: a complete entry naming CVE-2024-0001, then an
 // entry naming CVE-2024-0002 whose bullet goes on past the limit.
@@ -427,7 +412,7 @@ func bombChangelog(t testing.TB) []byte {
 	head := "bomb (1.0-2) unstable; urgency=medium\n\n  * Fix CVE-2024-0001.\n\n -- A <a@example.org>  Mon, 02 Dec 2024 10:00:00 +0000\n\n" +
 		"bomb (1.0-1) unstable; urgency=medium\n\n  * Fix CVE-2024-0002, with a long story:\n"
 	filler := "    and so on and so forth\n"
-	return gz(t, []byte(head+strings.Repeat(filler, maxDecompressed/len(filler)+1)))
+	return testimage.Gzip(t, []byte(head+strings.Repeat(filler, maxDecompressed/len(filler)+1)))
 }
 
 // manyCVEsChangelog names CVE-2024-0001 in a first entry, then
@@ -443,7 +428,7 @@ func manyCVEsChangelog(t testing.TB) []byte {
 	}
 	b.WriteString("\n -- A <a@example.org>  Mon, 02 Dec 2024 10:00:00 +0000\n\n")
 	b.WriteString("many (1.0-1) unstable; urgency=medium\n\n  * Fix CVE-2024-0003.\n\n -- A <a@example.org>  Mon, 02 Dec 2024 10:00:00 +0000\n")
-	return gz(t, []byte(b.String()))
+	return testimage.Gzip(t, []byte(b.String()))
 }
 
 // BenchmarkHostile reads the two hostile changelogs of TestJudge, which

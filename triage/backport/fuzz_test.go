@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"github.com/vigilsec/vigil/internal/testimage"
 )
 
 // FuzzParse feeds the parser arbitrary changelogs. It must not panic, must
@@ -66,7 +68,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("index holds %d mentions more than the entries", -mentions)
 		}
 
-		fsys := fstest.MapFS{"changelog.Debian.gz": {Data: gz(t, data)}}
+		fsys := fstest.MapFS{"changelog.Debian.gz": {Data: testimage.Gzip(t, data)}}
 		viaGzip, err := readChangelog(fsys, "changelog.Debian.gz", nil)
 		if err != nil {
 			t.Fatalf("readChangelog: %v", err)

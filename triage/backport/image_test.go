@@ -115,7 +115,7 @@ func TestVendorRebuild(t *testing.T) {
 		return regexp.MustCompile(`(?m)^Version: .*$`).ReplaceAll(b, []byte("Version: "+vendorVersion))
 	})
 	rewrite(t, filepath.Join(pkg, changelogPath), func(b []byte) []byte {
-		return backport.GZ(t, append([]byte(entry), gunzip(t, b)...))
+		return testimage.Gzip(t, append([]byte(entry), gunzip(t, b)...))
 	})
 	sum := md5.Sum(readFile(t, filepath.Join(pkg, changelogPath)))
 	rewrite(t, filepath.Join(pkg, "DEBIAN", "md5sums"), func(b []byte) []byte {

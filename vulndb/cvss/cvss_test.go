@@ -1,13 +1,13 @@
 package cvss_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/vulndb/cvss"
 	"github.com/vigilsec/vigil/vulndb/vulndbtest"
@@ -52,7 +52,7 @@ func TestSharedScoresMatchVectors(t *testing.T) {
 	}
 	for _, w := range s.Warnings {
 		for _, ex := range w.Examples {
-			if !bytes.Contains([]byte(ex), []byte("CVSS:4.0/")) {
+			if !strings.Contains(ex, "CVSS:4.0/") {
 				t.Errorf("%s: %s", w.Reason, ex)
 			}
 		}
@@ -67,13 +67,7 @@ func TestImportRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gz := func(s string) []byte {
-		var b bytes.Buffer
-		w := gzip.NewWriter(&b)
-		w.Write([]byte(s))
-		w.Close()
-		return b.Bytes()
-	}
+	gz := func(s string) []byte { return testimage.Gzip(t, []byte(s)) }
 	for name, data := range map[string][]byte{
 		"truncated":    good[:len(good)-10],
 		"not gzip":     []byte(`{}`),
@@ -91,10 +85,6 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"CVE-2016-15039": {"score": 6.3, "src": "cna", "v3": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:L/I:L/A:L"}}`))
 	f.Add([]byte(`{"CVE-2002-0380": {"score2": 7.5, "src": "nvd", "v2": "AV:N/AC:L/Au:N/C:P/I:P/A:P"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var z bytes.Buffer
-		w := gzip.NewWriter(&z)
-		w.Write(b)
-		w.Close()
-		(cvss.Importer{}).Import(context.Background(), fstest.MapFS{cvss.File: {Data: z.Bytes()}}, vulndb.NewBuilder(nil, nil))
+		(cvss.Importer{}).Import(context.Background(), fstest.MapFS{cvss.File: {Data: testimage.Gzip(t, b)}}, vulndb.NewBuilder(nil, nil))
 	})
 }
