@@ -54,35 +54,6 @@ type sensorKey struct {
 	What  uint64
 }
 
-type sensorModifyEvent struct {
-	_ structs.HostLayout
-	H struct {
-		_        structs.HostLayout
-		TsNs     uint64
-		Pid      uint32
-		Tid      uint32
-		Ppid     uint32
-		Uid      uint32
-		Nr       int32
-		Dfd      int32
-		Flags    uint32
-		ArgsLen  uint32
-		Repeats  uint32
-		PathLen  uint32
-		Comm     [16]int8
-		Mntns    uint32
-		Kind     uint32
-		Dev      uint32
-		Pad      uint32
-		Family   uint16
-		Port     uint16
-		Proto    uint16
-		SockType uint16
-		Addr     [16]uint8
-	}
-	Path [2048]int8
-}
-
 type sensorNsState struct {
 	_        structs.HostLayout
 	Syscalls [8]uint64

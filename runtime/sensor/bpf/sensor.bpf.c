@@ -807,7 +807,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct modify_event);
+	// Bytes, not the struct, so bpf2go does not emit a Go twin of a
+	// record user space reads as a struct event.
+	__type(value, char[sizeof(struct modify_event)]);
 } scratch SEC(".maps");
 
 // recent is a small per-CPU cache in front of `seen` for the file
