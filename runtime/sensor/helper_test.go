@@ -11,8 +11,9 @@ import (
 )
 
 // watchNew creates a container, its process not started yet (call Begin),
-// and an eBPF sensor with opts watching it, closed when the test ends. The
-// test skips (fails under CI=true) when the sensor cannot load.
+// and a sensor with opts (backend ebpf unless opts say) watching it, closed
+// when the test ends. The test skips (fails under CI=true) when the sensor
+// cannot load.
 func watchNew(t testing.TB, cfg runctest.Config, opts sensor.Options) (*runctest.Container, container.Container, sensor.Sensor) {
 	t.Helper()
 	c := runctest.Create(t, cfg)
@@ -20,10 +21,15 @@ func watchNew(t testing.TB, cfg runctest.Config, opts sensor.Options) (*runctest
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Backend = "ebpf"
+	if opts.Backend == "" {
+		opts.Backend = "ebpf"
+	}
+	if opts.Backend == "light" {
+		runctest.AuditDaemon(t)
+	}
 	s, err := sensor.New(opts)
 	if err != nil {
-		runctest.Skip(t, "eBPF sensor: "+err.Error())
+		runctest.Skip(t, opts.Backend+" sensor: "+err.Error())
 	}
 	t.Cleanup(func() { s.Close() })
 	if err := s.Watch(sensor.Target{MntNS: info.MntNS, PID: info.InitPID}); err != nil {

@@ -16,6 +16,8 @@
 //	                          ns=... cpu=...
 //	workload churn N          create /data/churn, write 64 bytes to it and
 //	                          remove it, N times; print ns=... cpu=...
+//	workload scatter N        write a byte to each of N new files
+//	                          /data/scatter/I; print ns=... cpu=...
 //	workload spray N          try to open N distinct files /data/missing/I
 //	                          for writing (each fails: no directory), one
 //	                          new event each; print ns=... cpu=...
@@ -34,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: workload serve|probe|exec|connect|flood|append|churn|spray ...")
+		fail("usage: workload serve|probe|exec|connect|flood|append|churn|scatter|spray ...")
 	}
 	switch os.Args[1] {
 	case "serve":
@@ -80,6 +82,22 @@ func main() {
 				syscall.Write(fd, buf)
 				syscall.Close(fd)
 				syscall.Unlink("/data/churn")
+			}
+		})
+	case "scatter":
+		if err := os.MkdirAll("/data/scatter", 0o755); err != nil {
+			fail(err.Error())
+		}
+		timed(func(n int) {
+			buf := []byte("/data/scatter/")
+			for i := 0; i < n; i++ {
+				p := strconv.AppendInt(buf, int64(i), 10)
+				fd, err := syscall.Open(string(p), syscall.O_WRONLY|syscall.O_CREAT, 0o644)
+				if err != nil {
+					fail(err.Error())
+				}
+				syscall.Write(fd, buf[:1])
+				syscall.Close(fd)
 			}
 		})
 	case "spray":
