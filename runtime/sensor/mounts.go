@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 )
 
 // mountTable turns where a changed file is in its file system (the device
@@ -23,7 +24,8 @@ import (
 // changes the overlay's file, which maps, and the upper layer's, which
 // lives on a host file system the container does not see.
 type mountTable struct {
-	pid int
+	pid   int
+	mntns uint32
 
 	mu     sync.Mutex
 	mounts []mountEntry // longest root first
@@ -44,7 +46,7 @@ func newMountTable(t Target) (*mountTable, error) {
 	if t.PID <= 0 {
 		return nil, fmt.Errorf("the light sensor needs a container PID to read its mounts")
 	}
-	m := &mountTable{pid: t.PID}
+	m := &mountTable{pid: t.PID, mntns: t.MntNS}
 	if err := m.load(); err != nil {
 		return nil, err
 	}
@@ -52,7 +54,7 @@ func newMountTable(t Target) (*mountTable, error) {
 }
 
 func (t *mountTable) load() error {
-	ms, err := fileMounts(t.pid)
+	ms, err := fileMounts(t.pid, t.mntns)
 	if err != nil {
 		return err
 	}
@@ -60,13 +62,30 @@ func (t *mountTable) load() error {
 	return nil
 }
 
-// fileMounts returns the mounts of a process that hold files: those not on
-// a pseudo file system.
-func fileMounts(pid int) ([]*mountinfo.Info, error) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+// fileMounts returns the mounts that hold files (not on a pseudo file
+// system) of process pid, which must be in mount namespace mntns: a PID
+// that was reused by a process elsewhere is refused, not read. The
+// namespace is checked and the mounts read through one open /proc/PID, so
+// that a reuse between the two cannot go unnoticed (the directory of a
+// process that exited reads as gone, even when its number is taken).
+func fileMounts(pid int, mntns uint32) ([]*mountinfo.Info, error) {
+	proc, err := os.Open("/proc/" + strconv.Itoa(pid))
 	if err != nil {
 		return nil, fmt.Errorf("mounts of PID %d: %w", pid, err)
 	}
+	defer proc.Close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(proc.Fd()), "ns/mnt", &st, 0); err != nil {
+		return nil, fmt.Errorf("mount namespace of PID %d: %w", pid, err)
+	}
+	if st.Ino != uint64(mntns) {
+		return nil, fmt.Errorf("PID %d is in mount namespace %d, not %d: it exited and its PID was reused", pid, st.Ino, mntns)
+	}
+	fd, err := unix.Openat(int(proc.Fd()), "mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mounts of PID %d: %w", pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "mountinfo")
 	defer f.Close()
 	ms, err := mountinfo.GetMountsFromReader(f, func(m *mountinfo.Info) (skip, stop bool) {
 		return pseudoFS[m.FSType], false

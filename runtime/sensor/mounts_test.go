@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 )
 
 func TestResolveIn(t *testing.T) {
@@ -53,8 +54,16 @@ func TestResolveIn(t *testing.T) {
 	}
 }
 
-func TestFileMountsLeavesPseudoFileSystemsOut(t *testing.T) {
-	ms, err := fileMounts(os.Getpid())
+func TestFileMounts(t *testing.T) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil {
+		t.Fatal(err)
+	}
+	own := uint32(st.Ino)
+	if _, err := fileMounts(os.Getpid(), own+1); err == nil || !strings.Contains(err.Error(), "reused") {
+		t.Errorf("a PID in another mount namespace (as after reuse): want an error saying so, got %v", err)
+	}
+	ms, err := fileMounts(os.Getpid(), own)
 	if err != nil {
 		t.Fatal(err)
 	}

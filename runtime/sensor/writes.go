@@ -72,7 +72,7 @@ func newWriteWatcher(t Target, window time.Duration) (*writeWatcher, error) {
 		reported: map[fileKey]bool{},
 		flushed:  time.Now(),
 	}
-	if err := w.markMounts(t.PID); err != nil {
+	if err := w.markMounts(t.PID, t.MntNS); err != nil {
 		w.f.Close()
 		return nil, err
 	}
@@ -83,8 +83,8 @@ func newWriteWatcher(t Target, window time.Duration) (*writeWatcher, error) {
 // mount point is opened inside the container's root, so a symlink the
 // container planted on a mount point's path cannot send the mark to a host
 // mount.
-func (w *writeWatcher) markMounts(pid int) error {
-	mounts, err := fileMounts(pid)
+func (w *writeWatcher) markMounts(pid int, mntns uint32) error {
+	mounts, err := fileMounts(pid, mntns)
 	if err != nil {
 		return err
 	}
