@@ -16,6 +16,7 @@ lint: deps
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	go vet ./...
 	staticcheck ./...
+	bash scripts/check-generated.sh
 
 # Tests need root for debootstrap and runc; they build real test images once
 # and cache them under $${VIGIL_TEST_CACHE:-/tmp/vigil-testcache}.
