@@ -172,7 +172,7 @@ Sensors (--backend):
   ebpf      the default (fanotify when eBPF cannot load). Traces syscall
             entry, so it sees every attempt, failed ones included, and
             costs a syscall-bound process 10-20% more CPU.
-  light     attaches nothing to syscalls (0-1%, up to 5% for a loop that
+  light     attaches nothing to syscalls (0-1%; 4-7% for a loop that only
             creates and removes files): exec from the scheduler, sockets
             from cgroup hooks, file changes (writes, creation, removal,
             chmod, rename) from the kernel's timestamp tracepoints, and new
