@@ -90,10 +90,11 @@ type Options struct {
 	RingBytes int
 	// Queue is the capacity of the Events channel; 0 means 4096.
 	Queue int
-	// DedupWindow is how long the eBPF backend folds repeats of a file or
-	// socket event (same container, kind, executable and path or address)
-	// into a count instead of reporting them (light folds writes of one
-	// file, without a count); 0 means DefaultDedupWindow, a negative value
+	// DedupWindow is how long the eBPF backends fold repeats of a file or
+	// socket event (same container, kind, executable and path or address;
+	// for light's file changes, the file's dentry) into a count instead of
+	// reporting them (light's fanotify fallback folds writes of one file,
+	// without a count); 0 means DefaultDedupWindow, a negative value
 	// reports every event.
 	DedupWindow time.Duration
 	// Logf receives messages about fallbacks and degraded operation.
