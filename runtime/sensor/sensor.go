@@ -76,7 +76,9 @@ type Stats struct {
 	Events uint64 // delivered on the Events channel
 	Drops  uint64 // lost: ring buffer full (eBPF) or queue overflow
 	// Suppressed counts repeats folded into an earlier event by in-kernel
-	// deduplication (eBPF); they are reported as Event.Repeats.
+	// deduplication (eBPF); they are reported as Event.Repeats. Light's
+	// file changes are counted here when a CPU's cache of recent ones
+	// hands them on, so the figure may trail by up to a window.
 	Suppressed uint64
 }
 
