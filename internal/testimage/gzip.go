@@ -3,6 +3,7 @@ package testimage
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"testing"
 )
 
@@ -19,4 +20,18 @@ func Gzip(t testing.TB, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// Gunzip returns the whole decompressed content of the gzip stream r.
+func Gunzip(t testing.TB, r io.Reader) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,13 +1,11 @@
 package rpm
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,11 +16,9 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/internal/golden"
-
-	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
-
 	"github.com/vigilsec/vigil/internal/testimage"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/inventory/internal/catalogtest"
 	"github.com/vigilsec/vigil/layers"
 )
 
@@ -241,14 +237,7 @@ func TestCatalogNDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testimage.Gunzip(t, f)
 	sles := inventory.Environment{Distro: &inventory.Distro{ID: "sles", VersionID: "15.3"}}
 	comps, err := catalogDir(t, writeFile(t, "usr/lib/sysimage/rpm/Packages.db", db), sles)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,7 +114,7 @@ func TestVendorRebuild(t *testing.T) {
 		return regexp.MustCompile(`(?m)^Version: .*$`).ReplaceAll(b, []byte("Version: "+vendorVersion))
 	})
 	rewrite(t, filepath.Join(pkg, changelogPath), func(b []byte) []byte {
-		return testimage.Gzip(t, append([]byte(entry), gunzip(t, b)...))
+		return testimage.Gzip(t, append([]byte(entry), testimage.Gunzip(t, bytes.NewReader(b))...))
 	})
 	sum := md5.Sum(readFile(t, filepath.Join(pkg, changelogPath)))
 	rewrite(t, filepath.Join(pkg, "DEBIAN", "md5sums"), func(b []byte) []byte {
@@ -333,17 +332,4 @@ func rewrite(t *testing.T, name string, edit func([]byte) []byte) {
 	if err := os.WriteFile(name, b, fi.Mode().Perm()); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func gunzip(t *testing.T, b []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package reachability
 
 import (
 	"bytes"
-	"compress/gzip"
 	"debug/elf"
 	"debug/gosym"
 	"debug/macho"
@@ -254,15 +253,7 @@ func pcln115(t testing.TB) []byte {
 		t.Skipf("Go 1.15 test table: %v", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testimage.Gunzip(t, f)
 }
 
 // layoutBinary returns the linux-amd64 layout binary.
